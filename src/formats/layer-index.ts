@@ -32,3 +32,32 @@ export interface FileRef {
   digest: Digest;
   chunks: ChunkRef[];
 }
+
+/** A half-open byte range of a blob. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/**
+ * Random access to a blob: a local file or a registry blob fetched with HTTP range requests.
+ * `read` returns one buffer per requested range, in request order, each exactly `length` bytes.
+ * Ranges must be sorted and non-overlapping.
+ */
+export interface RangeSource {
+  readonly size: number;
+  read(ranges: readonly ByteRange[], signal?: AbortSignal): Promise<Buffer[]>;
+}
+
+/** What every format reader produces once its TOC (and tar-split, if any) are verified. */
+export interface ChunkedLayer {
+  format: ChunkedFormat;
+  /** The digest that authenticates the TOC (zstd:chunked: of the compressed TOC; eStargz: of the TOC JSON). */
+  tocDigest: Digest;
+  /** Regular files with payload, in tar order. */
+  files: FileRef[];
+  /** The uncompressed tar-split (JSON lines), present only when it is authenticated by the TOC. */
+  tarSplit?: Buffer;
+  /** Decode one chunk from exactly the compressed bytes [chunk.offset, chunk.end). Verifies chunk.digest when set. */
+  decodeChunk(compressed: Buffer, chunk: ChunkRef): Promise<Buffer>;
+}

@@ -28,7 +28,9 @@ export async function zstdDecompress(data: Uint8Array, maxOutput: number): Promi
   try {
     const out = await decompress(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     if (out.length > maxOutput) {
-      throw new LimitExceededError(`zstd data decompressed to ${out.length} bytes, limit is ${maxOutput}`);
+      throw new LimitExceededError(
+        `zstd data decompressed to ${out.length} bytes, limit is ${maxOutput}`,
+      );
     }
     return out;
   } catch (err) {
