@@ -61,3 +61,10 @@ export class UsageError extends ChunkpullError {
     super("EUSAGE", message);
   }
 }
+
+/** The local store is locked by another process (a running gc, or pulls that gc waits for). */
+export class StoreBusyError extends ChunkpullError {
+  constructor(message: string) {
+    super("EBUSY", message);
+  }
+}
