@@ -1,0 +1,84 @@
+/**
+ * Content-defined chunking of one file's payload exactly like c/storage's rollingChecksumReader
+ * + holesFinder (spec §1.3): a fresh RollSum per file, a cut after every byte where the rollsum
+ * splits, and every run of >= 1024 zero bytes becomes its own "zeros" chunk (the rollsum still
+ * sees those zeros, but no split is tested inside them). No minimum or maximum chunk size.
+ *
+ * Push-based so the writer can stream: feed payload pieces with `push`, then `finish`. The
+ * returned events describe the chunk stream; `data` buffers may be views of the input.
+ */
+import { RollSum } from "./rollsum.js";
+
+export const HOLE_THRESHOLD = 1024;
+
+export type ChunkEvent =
+  /** Bytes of the current data chunk. */
+  | { type: "data"; data: Buffer }
+  /** The current data chunk ends here (it may be empty: the consumer skips empty chunks). */
+  | { type: "cut" }
+  /** A complete zeros chunk of `length` bytes (the data chunk before it was cut already). */
+  | { type: "hole"; length: number };
+
+export class FileChunker {
+  private readonly rollsum = new RollSum();
+  /** Zeros seen at the end of the input so far, not yet classified as hole or data. */
+  private zeroRun = 0;
+
+  push(input: Buffer): ChunkEvent[] {
+    const events: ChunkEvent[] = [];
+    const rs = this.rollsum;
+    let spanStart = 0; // start of the not-yet-emitted data bytes of `input`
+    for (let i = 0; i < input.length; i++) {
+      const b = input[i]!;
+      if (b === 0) {
+        if (this.zeroRun === 0 && i > spanStart)
+          events.push({ type: "data", data: input.subarray(spanStart, i) });
+        this.zeroRun++;
+        continue;
+      }
+      if (this.zeroRun > 0) {
+        this.flushZeros(events);
+        spanStart = i;
+      }
+      // A data byte: roll it and test for a cut right after it.
+      rs.roll(b);
+      if (rs.onSplit()) {
+        events.push({ type: "data", data: input.subarray(spanStart, i + 1) }, { type: "cut" });
+        spanStart = i + 1;
+      }
+    }
+    if (this.zeroRun === 0 && spanStart < input.length) {
+      events.push({ type: "data", data: input.subarray(spanStart) });
+    }
+    return events;
+  }
+
+  /** End of payload: classify trailing zeros, then close the last chunk. */
+  finish(): ChunkEvent[] {
+    const events: ChunkEvent[] = [];
+    if (this.zeroRun > 0) this.flushZeros(events);
+    events.push({ type: "cut" });
+    return events;
+  }
+
+  /** The zero run just ended: a hole if long enough, else ordinary data bytes. */
+  private flushZeros(events: ChunkEvent[]): void {
+    const n = this.zeroRun;
+    this.zeroRun = 0;
+    if (n >= HOLE_THRESHOLD) {
+      this.rollsum.rollZeros(n);
+      events.push({ type: "cut" }, { type: "hole", length: n });
+      return;
+    }
+    let pending = 0;
+    for (let k = 0; k < n; k++) {
+      this.rollsum.roll(0);
+      pending++;
+      if (this.rollsum.onSplit()) {
+        events.push({ type: "data", data: Buffer.alloc(pending) }, { type: "cut" });
+        pending = 0;
+      }
+    }
+    if (pending > 0) events.push({ type: "data", data: Buffer.alloc(pending) });
+  }
+}
