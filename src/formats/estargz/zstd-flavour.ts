@@ -8,7 +8,10 @@
  *    JSON), which only stargz-snapshotter writes; c/storage v1 layers carry only the
  *    `io.containers.zstd-chunked.*` keys (sha256 of the *compressed* TOC);
  *  - the TOC schema: an eStargz JTOC, never c/storage's minimal TOC (`endOffset`, `accesstime`,
- *    `changetime`, `chunkType`, `tarSplitDigest` are c/storage-only keys).
+ *    `changetime`, `chunkType`, `tarSplitDigest` are c/storage-only keys);
+ *  - landmarks: stargz-snapshotter's Build always adds `.no.prefetch.landmark` or
+ *    `.prefetch.landmark` (even for an empty layer); c/storage never does. Required only when no
+ *    toc.digest annotation vouches for the TOC (an empty c/storage v1 TOC has no other tell).
  * Both are checked here, so a c/storage blob is refused instead of being misread.
  */
 import { parseDigest, verifyBytes } from "../../digest.js";
@@ -24,6 +27,7 @@ import {
   TOC_DIGEST_ANNOTATION,
   verifyAndParseToc,
 } from "./reader.js";
+import { NO_PREFETCH_LANDMARK, normalizeTocName, PREFETCH_LANDMARK } from "./toc.js";
 
 export const ZSTD_FLAVOUR_FOOTER_SIZE = 40;
 /** Footer plus the skippable-frame header in front of it. */
@@ -146,6 +150,11 @@ export async function openEstargzZstd(
       `estargz-zstd: the TOC has containers/storage keys (${foreign.join(", ")}): this is zstd:chunked, not estargz-zstd`,
     );
   }
+  if (!info.tocVerified && !info.toc.entries.some((e) => isLandmark(e.name))) {
+    throw new FormatError(
+      "estargz-zstd: the TOC has no landmark entry and no toc.digest annotation vouches for it: this looks like containers/storage zstd:chunked v1",
+    );
+  }
   const files = tocFiles(info.toc, dataEnd);
   return {
     format: "estargz-zstd",
@@ -177,4 +186,9 @@ function checkLegacyAnnotations(
       `estargz-zstd: annotation ${LEGACY_ZSTD_POSITION_ANNOTATION} is ${JSON.stringify(pos)}, footer says ${want}`,
     );
   }
+}
+
+function isLandmark(name: string): boolean {
+  const n = normalizeTocName(name, "estargz-zstd TOC entry");
+  return n === NO_PREFETCH_LANDMARK || n === PREFETCH_LANDMARK;
 }
