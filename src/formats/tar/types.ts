@@ -43,6 +43,11 @@ export interface TarHeader {
   pax: Map<string, string>;
   /** "ustar" | "pax" | "gnu" | "v7" (best knowledge, informational). */
   format: string;
+  /**
+   * Set for GNU sparse entries (typeflag "S" or GNU sparse PAX records). The reader does not
+   * expand them: `size` and the data events are the physical (stored) bytes. Writers reject them.
+   */
+  sparse?: boolean;
 }
 
 export type TarEvent =

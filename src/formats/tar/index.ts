@@ -1,0 +1,2 @@
+export { readTar } from "./reader.js";
+export type { TarEvent, TarHeader, TarTime } from "./types.js";
