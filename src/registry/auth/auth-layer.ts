@@ -1,0 +1,135 @@
+/**
+ * Auth layer: pings `/v2/` once per origin to learn its challenge, then adds Basic or Bearer
+ * credentials to every request that carries a scope. On a 401 it re-reads the challenge (or
+ * falls back to the ping's when the 401 has none, as gcr.io and Docker Hardened Images do),
+ * drops the cached token and retries once. Requests without a scope (token server, storage
+ * URLs) never get credentials.
+ */
+import { UnauthorizedError } from "../errors.js";
+import { type HttpRequest, type HttpResponse, headerList, type Layer, type Send } from "../http.js";
+import { type Challenge, parseChallenges } from "./challenge.js";
+import type { CredentialStore, Credentials } from "./credentials.js";
+import type { TokenRequest, TokenSource } from "./token.js";
+
+interface OriginState {
+  challenges: Challenge[];
+}
+
+function usable(challenges: Challenge[]): Challenge | undefined {
+  return challenges.find((c) => c.scheme === "bearer" || c.scheme === "basic");
+}
+
+function repositoryOfScope(scope: string): string | undefined {
+  const m = /^repository(?:\([^)]*\))?:(.+):[^:]*$/.exec(scope);
+  return m?.[1];
+}
+
+export class Authenticator {
+  private readonly origins = new Map<string, Promise<OriginState>>();
+
+  constructor(
+    /** The stack below auth (redirect -> retry -> transport), also used for pings. */
+    private readonly send: Send,
+    private readonly credentials: CredentialStore,
+    private readonly tokens: TokenSource,
+  ) {}
+
+  /** GET /v2/ once per origin; remembers the challenges a 401 carries. */
+  ping(origin: string, signal?: AbortSignal): Promise<OriginState> {
+    let p = this.origins.get(origin);
+    if (!p) {
+      p = (async () => {
+        const res = await this.send({
+          method: "GET",
+          url: new URL("/v2/", origin),
+          headers: {},
+          signal,
+        });
+        await res.dump();
+        if (res.status === 401)
+          return { challenges: parseChallenges(headerList(res, "www-authenticate")) };
+        return { challenges: [] };
+      })();
+      // A failed ping (network) must not poison the origin for later attempts.
+      p.catch(() => this.origins.delete(origin));
+      this.origins.set(origin, p);
+    }
+    return p;
+  }
+
+  private async authorization(
+    challenge: Challenge,
+    scopes: string[],
+    creds: Credentials | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
+    if (challenge.scheme === "basic") {
+      if (creds?.username === undefined || creds.password === undefined) return undefined;
+      return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
+    }
+    if (creds?.registryToken) return `Bearer ${creds.registryToken}`;
+    const token = await this.tokens.get({ challenge, scopes, credentials: creds, signal });
+    return `Bearer ${token}`;
+  }
+
+  layer(): Layer {
+    return (next) => async (req) => {
+      if (!req.scope) return next(req);
+      const origin = req.url.origin;
+      const state = await this.ping(origin, req.signal);
+      const repo = repositoryOfScope(req.scope);
+      const creds = await this.credentials.get(req.url.host, repo);
+      let scopes = [req.scope];
+      let challenge = usable(state.challenges);
+      const attempt = async (c: Challenge | undefined): Promise<HttpResponse> => {
+        if (!c) return next(req);
+        const value = await this.authorization(c, scopes, creds, req.signal);
+        const r: HttpRequest = value
+          ? { ...req, headers: { ...req.headers, authorization: value } }
+          : req;
+        return next(r);
+      };
+      const first = await attempt(challenge);
+      if (first.status !== 401) return first;
+
+      const fresh = parseChallenges(headerList(first, "www-authenticate"));
+      const freshUsable = usable(fresh);
+      if (freshUsable) {
+        state.challenges = fresh;
+        const extra = freshUsable.params.scope;
+        // insufficient_scope names the scope it wants; ask for it first (some servers read only one).
+        if (extra && freshUsable.params.error === "insufficient_scope" && !scopes.includes(extra))
+          scopes = [extra, ...scopes];
+      }
+      if (challenge?.scheme === "bearer") {
+        this.tokens.invalidate({ challenge, scopes: [req.scope] } satisfies TokenRequest);
+      }
+      challenge = freshUsable ?? challenge;
+      if (!challenge) return first;
+      if (
+        challenge.scheme === "basic" &&
+        (creds?.username === undefined || creds.password === undefined)
+      )
+        return first;
+      await first.dump();
+      return attempt(challenge);
+    };
+  }
+}
+
+/** A 401/403 after the auth layer did its best, turned into words. */
+export function unauthorizedError(
+  res: HttpResponse,
+  what: string,
+  hadCredentials: boolean,
+  registryCodes: string[],
+): UnauthorizedError {
+  const hint = hadCredentials
+    ? "the configured credentials were rejected or lack access"
+    : "no credentials are configured for this registry";
+  return new UnauthorizedError(`${what}: HTTP ${res.status} (${hint})`, {
+    status: res.status,
+    url: res.url.href,
+    registryCodes,
+  });
+}

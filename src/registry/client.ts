@@ -1,0 +1,211 @@
+/**
+ * The public face of the registry code. Builds one layered stack per client
+ * (transport -> retry -> redirect -> auth) over one undici dispatcher whose per-origin pools
+ * keep connections alive, and exposes pulls (manifests, blobs, ranges) plus a minimal push.
+ */
+import type { Readable } from "node:stream";
+import pLimit from "p-limit";
+import type { Digest } from "../digest.js";
+import type { ByteRange, RangeSource } from "../formats/layer-index.js";
+import type { Reference } from "../reference.js";
+import { Authenticator } from "./auth/auth-layer.js";
+import { CredentialStore, type Credentials, type HelperRunner } from "./auth/credentials.js";
+import { TokenSource } from "./auth/token.js";
+import { type OpenBlobOptions, openBlobStream } from "./blobs.js";
+import { CapabilityStore, processCapabilities } from "./capabilities.js";
+import {
+  type BlobRef,
+  makeOrigins,
+  type PlainHttpOption,
+  type RegistryContext,
+  type RepositoryRef,
+} from "./context.js";
+import type { Send } from "./http.js";
+import {
+  type FetchedManifest,
+  type GetManifestOptions,
+  getManifest,
+  type ResolvedImage,
+  type ResolveOptions,
+  resolveImage,
+} from "./manifests.js";
+import { pushBlob, pushManifest } from "./push.js";
+import { blobRangeSource } from "./range-source.js";
+import {
+  type FetchRangesOptions,
+  fetchRanges,
+  fetchRangesStreaming,
+  type RangeCallback,
+} from "./ranges.js";
+import { redirectLayer } from "./redirect.js";
+import { type RetryOptions, retryLayer } from "./retry.js";
+import { type TlsOptions, Transport, type TransportStats } from "./transport.js";
+
+export interface RegistryClientOptions {
+  /** Plain HTTP for all registries, or per host. Default: only loopback hosts (localhost, 127.x, ::1). */
+  plainHttp?: PlainHttpOption;
+  /** One set of credentials for every registry, or a map keyed by registry (`docker.io`, `host:port`, `host/namespace`). */
+  credentials?: Credentials | Record<string, Credentials>;
+  /** Read credentials only from this auth file (docker config.json or containers auth.json format). */
+  authFile?: string;
+  /** Skip auth files and credential helpers entirely (only `credentials`). */
+  noAuthFiles?: boolean;
+  /** Try the OAuth2 password grant (POST) before the token GET. */
+  oauth2?: boolean;
+  /** registry -> ordered mirror hosts (`host[:port]` or URLs), tried before the registry itself. */
+  mirrors?: Record<string, string[]>;
+  /** Concurrent range/blob requests per client (default 8). */
+  concurrency?: number;
+  /** Retries after the first attempt, or full retry options (default 4 retries). */
+  retries?: number | RetryOptions;
+  /** Connect, header and body-idle timeout in ms (default 30 s). */
+  timeoutMs?: number;
+  userAgent?: string;
+  tls?: TlsOptions;
+  /** "env" (default): HTTP(S)_PROXY/NO_PROXY; a proxy URL; or "none". */
+  proxy?: "env" | "none" | string;
+  /** Ranges per request before any downgrade (default 128; ignored when `capabilities` is given). */
+  maxRangesPerRequest?: number;
+  /** Where range capabilities are remembered; default: shared by the whole process. */
+  capabilities?: CapabilityStore;
+  /** Default signal for every operation (an operation's own signal wins). */
+  signal?: AbortSignal;
+  /** Credential helper runner (tests). */
+  runCredentialHelper?: HelperRunner;
+  /** Environment for auth file lookup (tests). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ClientStats extends TransportStats {
+  /** Token fetches from token servers. */
+  tokenFetches: number;
+}
+
+export class RegistryClient {
+  private readonly transport: Transport;
+  private readonly tokens: TokenSource;
+  private readonly ctx: RegistryContext;
+  private readonly defaultSignal: AbortSignal | undefined;
+
+  constructor(options: RegistryClientOptions = {}) {
+    const concurrency = options.concurrency ?? 8;
+    this.transport = new Transport({
+      connections: concurrency,
+      timeoutMs: options.timeoutMs,
+      userAgent: options.userAgent,
+      tls: options.tls,
+      proxy: options.proxy,
+    });
+    const retry: RetryOptions =
+      typeof options.retries === "number" ? { retries: options.retries } : (options.retries ?? {});
+    const below: Send = redirectLayer()(retryLayer(retry)(this.transport.send));
+    this.tokens = new TokenSource(below, { oauth2: options.oauth2 });
+    const credentials = new CredentialStore({
+      credentials: options.credentials,
+      authFile: options.authFile,
+      env: options.noAuthFiles ? { HOME: "/nonexistent" } : options.env,
+      runHelper: options.runCredentialHelper,
+    });
+    const auth = new Authenticator(below, credentials, this.tokens);
+    this.defaultSignal = options.signal;
+    this.ctx = {
+      send: auth.layer()(below),
+      limit: pLimit(concurrency),
+      // A custom range cap needs its own memory: the process-wide store has the default cap.
+      capabilities:
+        options.capabilities ??
+        (options.maxRangesPerRequest !== undefined
+          ? new CapabilityStore(options.maxRangesPerRequest)
+          : processCapabilities),
+      retry,
+      origins: makeOrigins(options.plainHttp, options.mirrors),
+      storageUrls: new Map(),
+    };
+  }
+
+  /** Requests sent, body bytes received and token fetches so far. */
+  stats(): ClientStats {
+    return { ...this.transport.stats, tokenFetches: this.tokens.fetches };
+  }
+
+  resetStats(): void {
+    this.transport.stats.requests = 0;
+    this.transport.stats.bytesReceived = 0;
+    this.tokens.fetches = 0;
+  }
+
+  private signal(s: AbortSignal | undefined): AbortSignal | undefined {
+    return s ?? this.defaultSignal;
+  }
+
+  /** GET a manifest or index by tag or digest (digest and size verified). */
+  getManifest(
+    repo: RepositoryRef,
+    ref: string,
+    options: GetManifestOptions = {},
+  ): Promise<FetchedManifest> {
+    return getManifest(this.ctx, repo, ref, { ...options, signal: this.signal(options.signal) });
+  }
+
+  /** Reference -> platform manifest -> config, verified. */
+  resolveImage(ref: Reference, options: ResolveOptions = {}): Promise<ResolvedImage> {
+    return resolveImage(this.ctx, ref, ref.manifestRef, {
+      ...options,
+      signal: this.signal(options.signal),
+    });
+  }
+
+  /** A verified stream of the whole blob (errors with DigestMismatchError at the end if the bytes are wrong). */
+  openBlob(blob: BlobRef, options: OpenBlobOptions = {}): Promise<Readable> {
+    return openBlobStream(this.ctx, blob, { ...options, signal: this.signal(options.signal) });
+  }
+
+  /** Exactly the requested bytes of a blob, one buffer per range in request order. */
+  fetchRanges(
+    blob: BlobRef,
+    ranges: readonly ByteRange[],
+    options: FetchRangesOptions = {},
+  ): Promise<Buffer[]> {
+    return fetchRanges(this.ctx, blob, ranges, { signal: this.signal(options.signal) });
+  }
+
+  /** Like fetchRanges, but hands each range to `onRange` as soon as it has arrived (any order). */
+  fetchRangesStreaming(
+    blob: BlobRef,
+    ranges: readonly ByteRange[],
+    onRange: RangeCallback,
+    options: FetchRangesOptions = {},
+  ): Promise<void> {
+    return fetchRangesStreaming(this.ctx, blob, ranges, onRange, {
+      signal: this.signal(options.signal),
+    });
+  }
+
+  /** The blob as a RangeSource for format readers. */
+  rangeSource(blob: BlobRef, size: number): RangeSource {
+    return blobRangeSource(this, blob, size);
+  }
+
+  pushBlob(repo: RepositoryRef, data: Buffer, signal?: AbortSignal): Promise<Digest> {
+    return pushBlob(this.ctx, repo, data, this.signal(signal));
+  }
+
+  pushManifest(
+    repo: RepositoryRef,
+    ref: string,
+    body: Buffer,
+    mediaType: string,
+    signal?: AbortSignal,
+  ): Promise<Digest> {
+    return pushManifest(this.ctx, repo, ref, body, mediaType, this.signal(signal));
+  }
+
+  /** Close pooled connections. */
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}
+
+export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {
+  return new RegistryClient(options);
+}

@@ -1,0 +1,16 @@
+export type { Challenge } from "./auth/challenge.js";
+export { parseChallenges, repositoryScope } from "./auth/challenge.js";
+export type { AuthFile, Credentials } from "./auth/credentials.js";
+export { CredentialStore, defaultAuthFiles, parseAuthFile } from "./auth/credentials.js";
+export type { RangeCapability, RangeMode } from "./capabilities.js";
+export { CapabilityStore, processCapabilities } from "./capabilities.js";
+export type { ClientStats, RegistryClientOptions } from "./client.js";
+export { createRegistryClient, RegistryClient } from "./client.js";
+export type { BlobRef, RepositoryRef } from "./context.js";
+export * from "./errors.js";
+export type { FetchedManifest, ResolvedImage, ResolveOptions } from "./manifests.js";
+export { MultipartByteRangesParser, multipartBoundary, parseContentRange } from "./multipart.js";
+export { blobRangeSource } from "./range-source.js";
+export { validateRanges } from "./ranges.js";
+export { parseRetryAfter } from "./retry.js";
+export { VerifyingStream } from "./verify-stream.js";

@@ -1,0 +1,92 @@
+/**
+ * Minimal push, enough to seed a real registry in tests and to publish converted images:
+ * monolithic blob upload (POST, then PUT ?digest=) and manifest PUT.
+ */
+import { type Digest, digestOf } from "../digest.js";
+import { DigestMismatchError } from "../errors.js";
+import { repositoryScope } from "./auth/challenge.js";
+import type { RegistryContext, RepositoryRef } from "./context.js";
+import { RegistryError } from "./errors.js";
+import { header } from "./http.js";
+import { responseError } from "./status-errors.js";
+
+function pushOrigin(ctx: RegistryContext, registry: string): string {
+  // Mirrors are for pulling; pushes go to the registry itself (last in the list).
+  const origins = ctx.origins(registry);
+  return origins[origins.length - 1]!;
+}
+
+/** Upload a blob unless the registry already has it. Returns its digest. */
+export async function pushBlob(
+  ctx: RegistryContext,
+  repo: RepositoryRef,
+  data: Buffer,
+  signal?: AbortSignal,
+): Promise<Digest> {
+  const digest = digestOf(data);
+  const origin = pushOrigin(ctx, repo.registry);
+  const scope = repositoryScope(repo.repository, ["pull", "push"]);
+  const subject = `push of blob ${digest} to ${repo.registry}/${repo.repository}`;
+  const head = await ctx.send({
+    method: "HEAD",
+    url: new URL(`/v2/${repo.repository}/blobs/${digest}`, origin),
+    headers: {},
+    scope,
+    signal,
+  });
+  await head.dump();
+  if (head.status === 200) return digest;
+  const start = await ctx.send({
+    method: "POST",
+    url: new URL(`/v2/${repo.repository}/blobs/uploads/`, origin),
+    headers: { "content-length": "0" },
+    scope,
+    signal,
+    redirect: "manual",
+  });
+  if (start.status !== 202) throw await responseError(start, subject);
+  await start.dump();
+  const location = header(start, "location");
+  if (!location)
+    throw new RegistryError(`${subject}: upload started without a Location`, { status: 202 });
+  const url = new URL(location, origin);
+  url.searchParams.set("digest", digest);
+  const put = await ctx.send({
+    method: "PUT",
+    url,
+    headers: { "content-type": "application/octet-stream", "content-length": String(data.length) },
+    body: data,
+    scope,
+    signal,
+  });
+  if (put.status !== 201) throw await responseError(put, subject);
+  await put.dump();
+  const stored = header(put, "docker-content-digest");
+  if (stored && stored !== digest) throw new DigestMismatchError(subject, digest, stored);
+  return digest;
+}
+
+/** PUT a manifest under a tag or digest. Returns the manifest digest. */
+export async function pushManifest(
+  ctx: RegistryContext,
+  repo: RepositoryRef,
+  ref: string,
+  body: Buffer,
+  mediaType: string,
+  signal?: AbortSignal,
+): Promise<Digest> {
+  const digest = digestOf(body);
+  const origin = pushOrigin(ctx, repo.registry);
+  const res = await ctx.send({
+    method: "PUT",
+    url: new URL(`/v2/${repo.repository}/manifests/${ref}`, origin),
+    headers: { "content-type": mediaType, "content-length": String(body.length) },
+    body,
+    scope: repositoryScope(repo.repository, ["pull", "push"]),
+    signal,
+  });
+  if (res.status !== 201)
+    throw await responseError(res, `push of manifest ${repo.registry}/${repo.repository}:${ref}`);
+  await res.dump();
+  return digest;
+}

@@ -1,0 +1,21 @@
+/** A registry blob as a `RangeSource` (src/formats/layer-index.ts) for the format readers and the pull engine. */
+import type { ByteRange, RangeSource } from "../formats/layer-index.js";
+import type { BlobRef } from "./context.js";
+
+export interface RangeFetcher {
+  fetchRanges(
+    blob: BlobRef,
+    ranges: readonly ByteRange[],
+    options?: { signal?: AbortSignal },
+  ): Promise<Buffer[]>;
+}
+
+export function blobRangeSource(client: RangeFetcher, blob: BlobRef, size: number): RangeSource {
+  const sized: BlobRef = { ...blob, size };
+  return {
+    size,
+    read(ranges: readonly ByteRange[], signal?: AbortSignal): Promise<Buffer[]> {
+      return client.fetchRanges(sized, ranges, signal ? { signal } : {});
+    },
+  };
+}

@@ -1,0 +1,340 @@
+/**
+ * The range engine: delivers exactly the requested byte ranges of a blob, whatever the server
+ * does with them. Many ranges go in one request while the storage origin supports it; answers
+ * are mapped by Content-Range (never by order). A 200 to a multi-range request is cut off at
+ * once and the origin switched to single ranges; 400/416/501 halve the ranges per request down
+ * to parallel single ranges; a 200 to a single range means Range is ignored: one whole-body GET
+ * then serves every range. What an origin can do is remembered (capabilities.ts).
+ */
+
+import { FormatError } from "../errors.js";
+import type { ByteRange } from "../formats/layer-index.js";
+import { blobSubject } from "./blobs.js";
+import { type BlobRef, type RegistryContext, requestBlob, withOrigins } from "./context.js";
+import { RangeNotSatisfiableError, RangeResponseError } from "./errors.js";
+import { type HttpResponse, header, isAbortError, sleep } from "./http.js";
+import {
+  type ContentRange,
+  MultipartByteRangesParser,
+  multipartBoundary,
+  parseContentRange,
+} from "./multipart.js";
+import { RangeCollector, type Target } from "./range-collector.js";
+import { backoffDelay, isRetryableNetworkError } from "./retry.js";
+import { responseError } from "./status-errors.js";
+
+export type RangeCallback = (index: number, data: Buffer) => void | Promise<void>;
+
+export interface FetchRangesOptions {
+  signal?: AbortSignal;
+}
+
+/** Sorted, non-overlapping, non-negative integer ranges inside the blob; throws RangeNotSatisfiableError. */
+export function validateRanges(
+  ranges: readonly ByteRange[],
+  size: number | undefined,
+  subject: string,
+): void {
+  let prevEnd = 0;
+  ranges.forEach((r, i) => {
+    if (
+      !Number.isSafeInteger(r.offset) ||
+      !Number.isSafeInteger(r.length) ||
+      r.offset < 0 ||
+      r.length < 0
+    ) {
+      throw new RangeNotSatisfiableError(
+        `${subject}: range ${i} {offset: ${r.offset}, length: ${r.length}} is not a pair of non-negative integers`,
+      );
+    }
+    if (i > 0 && r.offset < prevEnd) {
+      throw new RangeNotSatisfiableError(
+        `${subject}: range ${i} at ${r.offset} overlaps or precedes the previous range ending at ${prevEnd} (ranges must be sorted and disjoint)`,
+      );
+    }
+    if (size !== undefined && r.offset + r.length > size) {
+      throw new RangeNotSatisfiableError(
+        `${subject}: range ${i} [${r.offset}, ${r.offset + r.length}) ends past the blob size ${size}`,
+      );
+    }
+    prevEnd = r.offset + r.length;
+  });
+}
+
+function rangeHeader(ranges: ByteRange[]): string {
+  return `bytes=${ranges.map((r) => `${r.offset}-${r.offset + r.length - 1}`).join(",")}`;
+}
+
+class RangeJob {
+  readonly missing = new Set<number>();
+  readonly subject: string;
+  private readonly controller = new AbortController();
+  readonly signal: AbortSignal;
+
+  constructor(
+    readonly ctx: RegistryContext,
+    readonly blob: BlobRef,
+    readonly ranges: readonly ByteRange[],
+    private readonly onRange: RangeCallback,
+    userSignal: AbortSignal | undefined,
+  ) {
+    this.subject = blobSubject(blob);
+    this.signal = userSignal
+      ? AbortSignal.any([userSignal, this.controller.signal])
+      : this.controller.signal;
+    ranges.forEach((r, i) => {
+      if (r.length > 0) this.missing.add(i);
+    });
+  }
+
+  async deliver(targets: Target[]): Promise<void> {
+    for (const t of targets) {
+      if (!this.missing.delete(t.index)) continue; // delivered already by an overlapping answer
+      await this.onRange(t.index, t.buf);
+    }
+  }
+
+  /** Requested, still-missing ranges fully inside [start, end]. */
+  contained(
+    batch: number[],
+    start: number,
+    end: number,
+  ): Array<{ index: number; range: ByteRange }> {
+    return batch
+      .filter((i) => this.missing.has(i))
+      .map((i) => ({ index: i, range: this.ranges[i]! }))
+      .filter(({ range }) => range.offset >= start && range.offset + range.length - 1 <= end);
+  }
+
+  storageOrigin(origin: string): string {
+    const cached = this.ctx.storageUrls.get(
+      `${origin}/${this.blob.repository}@${this.blob.digest}`,
+    );
+    return cached ? cached.origin : origin;
+  }
+
+  async run(origin: string): Promise<void> {
+    const retries = this.ctx.retry.retries ?? 4;
+    let failures = 0;
+    let lastError: unknown;
+    while (this.missing.size > 0) {
+      const before = this.missing.size;
+      const capKey = this.storageOrigin(origin);
+      const cap = this.ctx.capabilities.get(capKey);
+      const capBefore = JSON.stringify(cap);
+      const pending = [...this.missing].sort((a, b) => a - b);
+      // Batches record their failures instead of rejecting, so one bad answer never leaves
+      // siblings running unobserved; fatal ones abort the siblings below.
+      const failed: unknown[] = [];
+      if (cap.mode === "none") {
+        await this.ctx.limit(() =>
+          this.wholeBody(origin, pending).catch((e) => void failed.push(e)),
+        );
+      } else {
+        const per = cap.mode === "single" ? 1 : Math.max(1, cap.maxRanges);
+        const batches: number[][] = [];
+        for (let i = 0; i < pending.length; i += per) batches.push(pending.slice(i, i + per));
+        await Promise.all(
+          batches.map((b) =>
+            this.ctx.limit(() => this.batch(origin, b).catch((e) => void failed.push(e))),
+          ),
+        );
+      }
+      const fatal = failed.find((e) => isAbortError(e) || !isRetryableNetworkError(e));
+      if (fatal) {
+        this.controller.abort(fatal);
+        throw fatal;
+      }
+      if (failed.length > 0) lastError = failed[0];
+      const progressed =
+        this.missing.size < before ||
+        JSON.stringify(this.ctx.capabilities.get(this.storageOrigin(origin))) !== capBefore;
+      if (progressed && failed.length === 0) {
+        failures = 0;
+        continue;
+      }
+      if (!progressed || failed.length > 0) {
+        failures++;
+        if (failures > retries) {
+          if (lastError) throw lastError;
+          throw new RangeResponseError(
+            `${this.subject}: the server did not deliver ${this.missing.size} requested range(s) after ${failures} attempts`,
+          );
+        }
+        if (failed.length > 0) await sleep(backoffDelay(failures - 1, this.ctx.retry), this.signal);
+      }
+    }
+  }
+
+  /** One request for `batch` (indices into ranges). Throws on fatal answers; network errors propagate as retryable. */
+  private async batch(origin: string, batch: number[]): Promise<void> {
+    const ranges = batch.map((i) => this.ranges[i]!);
+    const res = await requestBlob(
+      this.ctx,
+      origin,
+      this.blob,
+      { range: rangeHeader(ranges) },
+      this.signal,
+    );
+    const storage = res.url.origin;
+    switch (res.status) {
+      case 206:
+        return this.partial(res, batch);
+      case 200:
+        if (batch.length > 1) {
+          res.abort(); // the whole blob is coming: do not download it
+          this.ctx.capabilities.singleOnly(storage);
+          return;
+        }
+        this.ctx.capabilities.ignoresRange(storage);
+        return this.collectWholeBody(res, batch);
+      case 400:
+      case 416:
+      case 501:
+        if (batch.length > 1) {
+          await res.dump();
+          this.ctx.capabilities.refuseMulti(storage, batch.length);
+          return;
+        }
+        if (res.status === 416) {
+          await res.dump();
+          throw new RangeNotSatisfiableError(
+            `${this.subject}: server says range ${ranges[0]!.offset}-${ranges[0]!.offset + ranges[0]!.length - 1} is not satisfiable (${header(res, "content-range") ?? "no Content-Range"})`,
+          );
+        }
+        throw await responseError(res, `${this.subject} range request`);
+      default:
+        throw await responseError(res, `${this.subject} range request`);
+    }
+  }
+
+  private checkTotal(cr: ContentRange, res: HttpResponse): void {
+    if (cr.total !== undefined && this.blob.size !== undefined && cr.total !== this.blob.size) {
+      res.abort();
+      throw new RangeResponseError(
+        `${this.subject}: Content-Range says the blob has ${cr.total} bytes, the descriptor says ${this.blob.size}`,
+        {
+          status: res.status,
+          url: res.url.href,
+        },
+      );
+    }
+  }
+
+  private async partial(res: HttpResponse, batch: number[]): Promise<void> {
+    const boundary = multipartBoundary(header(res, "content-type"));
+    if (boundary === undefined) {
+      const cr = parseContentRange(
+        header(res, "content-range"),
+        `${this.subject} 206 Content-Range`,
+      );
+      this.checkTotal(cr, res);
+      const inside = this.contained(batch, cr.start, cr.end);
+      if (inside.length === 0) {
+        res.abort();
+        throw new RangeResponseError(
+          `${this.subject}: asked for ${rangeHeader(batch.map((i) => this.ranges[i]!))}, got bytes ${cr.start}-${cr.end}`,
+          {
+            status: 206,
+            url: res.url.href,
+          },
+        );
+      }
+      // A server that answers a multi-range request with only some of the ranges (first-only)
+      // will do so again: ask it for one range at a time from now on.
+      if (batch.length > 1 && inside.length < batch.length)
+        this.ctx.capabilities.singleOnly(res.url.origin);
+      const collector = new RangeCollector(cr.start, inside);
+      for await (const chunk of res.body) await this.deliver(collector.write(chunk));
+      if (collector.position !== cr.end + 1) {
+        throw new RangeResponseError(
+          `${this.subject}: 206 body has ${collector.position - cr.start} bytes, Content-Range says ${cr.end - cr.start + 1}`,
+        );
+      }
+      return;
+    }
+    let collector: RangeCollector | undefined;
+    let part: ContentRange | undefined;
+    const queue: Target[] = [];
+    const parser = new MultipartByteRangesParser(boundary, {
+      partStart: (range) => {
+        this.checkTotal(range, res);
+        part = range;
+        collector = new RangeCollector(range.start, this.contained(batch, range.start, range.end));
+      },
+      partData: (data) => {
+        queue.push(...collector!.write(data));
+      },
+      partEnd: () => {
+        if (collector!.position !== part!.end + 1) {
+          throw new RangeResponseError(
+            `${this.subject}: multipart part ${part!.start}-${part!.end} has ${collector!.position - part!.start} bytes`,
+          );
+        }
+      },
+    });
+    for await (const chunk of res.body) {
+      parser.push(chunk);
+      if (queue.length > 0) await this.deliver(queue.splice(0));
+      if (parser.done) break;
+    }
+    parser.end();
+  }
+
+  /** A 200 to a single-range request: read from byte 0 until the batch's ranges are filled. */
+  private async collectWholeBody(res: HttpResponse, batch: number[]): Promise<void> {
+    const collector = new RangeCollector(0, this.contained(batch, 0, Number.MAX_SAFE_INTEGER));
+    for await (const chunk of res.body) {
+      await this.deliver(collector.write(chunk));
+      if (collector.complete) break; // leaving the loop closes the connection
+    }
+    if (!collector.complete)
+      throw new FormatError(
+        `${this.subject}: whole-body answer ended at ${collector.position} before the requested ranges`,
+      );
+  }
+
+  /** Range is ignored by this origin: one plain GET serves every pending range. */
+  private async wholeBody(origin: string, pending: number[]): Promise<void> {
+    const res = await requestBlob(this.ctx, origin, this.blob, {}, this.signal);
+    if (res.status !== 200) throw await responseError(res, this.subject);
+    return this.collectWholeBody(res, pending);
+  }
+}
+
+/** Deliver each range to `onRange(index, bytes)` as soon as it is complete (any order). */
+export async function fetchRangesStreaming(
+  ctx: RegistryContext,
+  blob: BlobRef,
+  ranges: readonly ByteRange[],
+  onRange: RangeCallback,
+  options: FetchRangesOptions = {},
+): Promise<void> {
+  const subject = blobSubject(blob);
+  validateRanges(ranges, blob.size, subject);
+  for (let i = 0; i < ranges.length; i++)
+    if (ranges[i]!.length === 0) await onRange(i, Buffer.alloc(0));
+  const job = new RangeJob(ctx, blob, ranges, onRange, options.signal);
+  if (job.missing.size === 0) return;
+  await withOrigins(ctx, blob.registry, (origin) => job.run(origin));
+}
+
+/** Fetch the ranges; returns one buffer per range, in request order, each exactly `length` bytes. */
+export async function fetchRanges(
+  ctx: RegistryContext,
+  blob: BlobRef,
+  ranges: readonly ByteRange[],
+  options: FetchRangesOptions = {},
+): Promise<Buffer[]> {
+  const out = new Array<Buffer>(ranges.length);
+  await fetchRangesStreaming(
+    ctx,
+    blob,
+    ranges,
+    (i, data) => {
+      out[i] = data;
+    },
+    options,
+  );
+  return out;
+}

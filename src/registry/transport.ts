@@ -1,0 +1,147 @@
+/**
+ * The innermost layer: one undici dispatcher (Agent, or EnvHttpProxyAgent when a proxy is
+ * configured) whose per-origin pools keep connections alive, with timeouts and request/byte
+ * counters so tests can assert round trips.
+ */
+import { Readable } from "node:stream";
+import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
+import { LimitExceededError } from "../errors.js";
+import type { HttpRequest, HttpResponse, Send } from "./http.js";
+
+export interface TlsOptions {
+  ca?: string | Buffer | Array<string | Buffer>;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** false accepts any certificate (insecure registries). */
+  rejectUnauthorized?: boolean;
+}
+
+export interface TransportOptions {
+  /** Sockets per origin. */
+  connections?: number;
+  timeoutMs?: number;
+  userAgent?: string;
+  tls?: TlsOptions;
+  /** "env" (default) uses HTTP(S)_PROXY/NO_PROXY when set; a URL forces that proxy; "none" disables. */
+  proxy?: "env" | "none" | string;
+  /** Use this dispatcher instead of building one (tests, custom pools). */
+  dispatcher?: Dispatcher;
+}
+
+export interface TransportStats {
+  /** HTTP requests sent (every attempt, redirect hop and token request). */
+  requests: number;
+  /** Response body bytes received. */
+  bytesReceived: number;
+}
+
+const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"];
+
+function buildDispatcher(o: TransportOptions): Dispatcher {
+  const timeout = o.timeoutMs ?? 30_000;
+  const common = {
+    connections: o.connections ?? 8,
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+    connect: { timeout, ...(o.tls ?? {}) },
+  };
+  const proxy = o.proxy ?? "env";
+  if (proxy === "none") return new Agent(common);
+  if (proxy !== "env")
+    return new EnvHttpProxyAgent({ ...common, httpProxy: proxy, httpsProxy: proxy });
+  if (PROXY_VARS.some((v) => process.env[v])) return new EnvHttpProxyAgent(common);
+  return new Agent(common);
+}
+
+export class Transport {
+  readonly stats: TransportStats = { requests: 0, bytesReceived: 0 };
+  readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly userAgent: string;
+
+  constructor(options: TransportOptions = {}) {
+    this.dispatcher = options.dispatcher ?? buildDispatcher(options);
+    this.ownsDispatcher = options.dispatcher === undefined;
+    this.userAgent = options.userAgent ?? "chunkpull/0.1";
+  }
+
+  readonly send: Send = async (req: HttpRequest): Promise<HttpResponse> => {
+    this.stats.requests++;
+    const res = await this.dispatcher.request({
+      origin: req.url.origin,
+      path: req.url.pathname + req.url.search,
+      method: req.method,
+      headers: { "user-agent": this.userAgent, ...req.headers },
+      body: req.body,
+      signal: req.signal,
+    });
+    return this.wrap(req.url, res);
+  };
+
+  private wrap(url: URL, res: Dispatcher.ResponseData): HttpResponse {
+    const raw = res.body;
+    const stats = this.stats;
+    let used = false;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      if (used) throw new Error(`response body of ${url} read twice`);
+      used = true;
+      try {
+        for await (const chunk of raw) {
+          stats.bytesReceived += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+      } finally {
+        // An abandoned body must not keep the socket busy; a finished one is already ended.
+        if (!raw.readableEnded) raw.destroy();
+      }
+    }
+    const body = chunks();
+    return {
+      status: res.statusCode,
+      headers: res.headers as Record<string, string | string[] | undefined>,
+      url,
+      redirected: false,
+      body,
+      async bytes(limit: number) {
+        const parts: Buffer[] = [];
+        let total = 0;
+        for await (const c of body) {
+          total += c.length;
+          if (total > limit) {
+            raw.destroy();
+            throw new LimitExceededError(`response from ${url} is larger than ${limit} bytes`);
+          }
+          parts.push(c);
+        }
+        return Buffer.concat(parts, total);
+      },
+      async dump() {
+        if (used) return;
+        used = true;
+        try {
+          let n = 0;
+          for await (const c of raw) {
+            stats.bytesReceived += (c as Buffer).length;
+            n += (c as Buffer).length;
+            if (n > 64 * 1024) break;
+          }
+        } catch {
+          // The body is being thrown away; its errors do not matter.
+        } finally {
+          if (!raw.readableEnded) raw.destroy();
+        }
+      },
+      abort() {
+        used = true;
+        raw.destroy();
+      },
+      stream() {
+        return Readable.from(body, { objectMode: false });
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+}
