@@ -8,14 +8,17 @@ import { TOC_TAR_NAME } from "./toc.js";
 
 const BLOCK = 512;
 
-/** Header + JSON + padding + 1024 zero bytes, exactly as Go's archive/tar writes it. */
-export function encodeTocTar(json: Buffer): Buffer {
+/**
+ * A USTAR header as Go's archive/tar writes `{Name, Typeflag '0', Size}` with every other field
+ * zero: the TOC entry and the landmark files (spec Appendix A.3, §1.8).
+ */
+export function zeroMetadataFileHeader(name: string, size: number): Buffer {
   const header = Buffer.alloc(BLOCK);
-  header.write(TOC_TAR_NAME, 0, "latin1");
+  header.write(name, 0, "latin1");
   header.write("0000000\0", 100, "latin1"); // mode
   header.write("0000000\0", 108, "latin1"); // uid
   header.write("0000000\0", 116, "latin1"); // gid
-  header.write(`${json.length.toString(8).padStart(11, "0")}\0`, 124, "latin1");
+  header.write(`${size.toString(8).padStart(11, "0")}\0`, 124, "latin1");
   header.write("00000000000\0", 136, "latin1"); // mtime
   header.write("0", 156, "latin1"); // typeflag
   header.write("ustar\0" + "00", 257, "latin1");
@@ -24,8 +27,18 @@ export function encodeTocTar(json: Buffer): Buffer {
   header.write("        ", 148, "latin1");
   const sum = header.reduce((a, b) => a + b, 0);
   header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+  return header;
+}
+
+/** Header + JSON + padding + 1024 zero bytes, exactly as Go's archive/tar writes it. */
+export function encodeTocTar(json: Buffer): Buffer {
+  if (json.length >= 8 ** 11) throw new LimitExceededError("eStargz TOC JSON >= 8 GiB");
   const padding = (BLOCK - (json.length % BLOCK)) % BLOCK;
-  return Buffer.concat([header, json, Buffer.alloc(padding + 2 * BLOCK)]);
+  return Buffer.concat([
+    zeroMetadataFileHeader(TOC_TAR_NAME, json.length),
+    json,
+    Buffer.alloc(padding + 2 * BLOCK),
+  ]);
 }
 
 /**
