@@ -34,6 +34,12 @@ function parseOne(s: string): Challenge[] {
     while (i < n && TOKEN_CHAR.test(s[i]!)) i++;
     return s.slice(start, i);
   };
+  // Lenient about unquoted values: real servers send `realm=https://host/token` unquoted.
+  const readBare = (): string => {
+    const start = i;
+    while (i < n && s[i] !== "," && s[i] !== " " && s[i] !== "\t") i++;
+    return s.slice(start, i);
+  };
   const readQuoted = (): string => {
     i++; // opening quote
     let v = "";
@@ -62,7 +68,7 @@ function parseOne(s: string): Challenge[] {
     if (s[i] === "=" && current) {
       i++;
       skipSpace();
-      const value = s[i] === '"' ? readQuoted() : readToken();
+      const value = s[i] === '"' ? readQuoted() : readBare();
       current.params[name.toLowerCase()] = value;
       continue;
     }
