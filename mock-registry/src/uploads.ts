@@ -143,14 +143,14 @@ export async function handleUpload(
       if (cr !== undefined) {
         const m = /^(?:bytes )?(\d+)-(\d+)$/.exec(cr.trim());
         if (!m || Number(m[1]) !== session.size) {
-          ctx.res.writeHead(416, {
-            ...uploadHeaders(repo, session),
-            "Content-Type": "application/json",
-          });
           const body = Buffer.from(
             `${JSON.stringify({ errors: [{ code: "BLOB_UPLOAD_INVALID", message: `chunk out of order: have ${session.size} bytes, got Content-Range ${cr}` }] })}\n`,
           );
-          ctx.res.setHeader("Content-Length", String(body.length));
+          ctx.res.writeHead(416, {
+            ...uploadHeaders(repo, session),
+            "Content-Type": "application/json; charset=utf-8",
+            "Content-Length": String(body.length),
+          });
           endWith(ctx, body);
           return;
         }
