@@ -1,9 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
 import { createHasher, digestOf } from "../../src/digest.js";
+import {
+  encodeEstargzFooter,
+  encodeLegacyFooter,
+  parseEstargzFooter,
+} from "../../src/formats/estargz/footer.js";
 import { openEstargz } from "../../src/formats/estargz/reader.js";
 import { rebuildEstargzTar } from "../../src/formats/estargz/rebuild.js";
+import { encodeTocTar } from "../../src/formats/estargz/toc-tar.js";
 import { CASES, hasVector, memorySource, vector, vectorFile } from "./helpers.js";
+import { header } from "./tar-fixtures.js";
 
 describe("openEstargz on every estargz reference vector", () => {
   for (const name of CASES.filter((c) => hasVector(c, "estargz"))) {
@@ -83,3 +91,73 @@ describe("openEstargz on every estargz reference vector", () => {
     assert.equal(src.reads[1]?.offset, layer.dataEnd);
   });
 });
+
+describe("openEstargz: layouts the reference vectors do not cover", () => {
+  it("reads a blob with the legacy 47-byte CRFS footer", async () => {
+    const { blob, info } = vector("small", "estargz");
+    const tocOffset = parseEstargzFooter(blob).tocOffset;
+    const legacy = Buffer.concat([
+      blob.subarray(0, blob.length - 51),
+      encodeLegacyFooter(tocOffset),
+    ]);
+    const layer = await openEstargz(memorySource(legacy), { annotations: info.annotations });
+    assert.equal(layer.footer.kind, "legacy");
+    assert.equal(layer.footer.size, 47);
+    assert.equal(layer.files.length, vectorLayerFiles("small"));
+  });
+
+  it("innerOffset: two files in one member share an offset", async () => {
+    const a = Buffer.from("first file");
+    const b = Buffer.from("second, longer file");
+    const pad = (n: number) => Buffer.alloc((512 - (n % 512)) % 512);
+    const member = gzipSync(
+      Buffer.concat([
+        header("a", a.length),
+        a,
+        pad(a.length),
+        header("b", b.length),
+        b,
+        pad(b.length),
+      ]),
+    );
+    const entry = (name: string, data: Buffer, innerOffset: number) => ({
+      name,
+      type: "reg",
+      size: data.length,
+      offset: 0,
+      innerOffset,
+      digest: digestOf(data),
+      chunkDigest: digestOf(data),
+    });
+    const json = Buffer.from(
+      JSON.stringify({ version: 1, entries: [entry("a", a, 512), entry("b", b, 1536)] }),
+    );
+    const blob = Buffer.concat([
+      member,
+      gzipSync(encodeTocTar(json)),
+      encodeEstargzFooter(member.length),
+    ]);
+    const src = memorySource(blob);
+    const layer = await openEstargz(src, {
+      annotations: { "containerd.io/snapshot/stargz/toc.digest": digestOf(json) },
+    });
+    assert.deepEqual(
+      layer.files.map((f) => f.chunks.map((c) => [c.offset, c.end, c.innerOffset])),
+      [[[0, member.length, 512]], [[0, member.length, 1536]]],
+    );
+    const decoded = await Promise.all(
+      layer.files.map((f) =>
+        layer.decodeChunk(blob.subarray(0, member.length), f.chunks[0] as never),
+      ),
+    );
+    assert.deepEqual(decoded, [a, b]);
+  });
+});
+
+function vectorLayerFiles(name: string): number {
+  const toc = JSON.parse(vectorFile(name, "estargz.toc.json").toString("utf8"));
+  return toc.entries.filter(
+    (e: { type: string; size?: number; name: string }) =>
+      e.type === "reg" && (e.size ?? 0) > 0 && !e.name.endsWith("landmark"),
+  ).length;
+}

@@ -8,15 +8,21 @@ import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { FormatError } from "../../errors.js";
 import type { ByteRange, RangeSource } from "../layer-index.js";
+import { zstdDecompress } from "../zstd.js";
 import type { EstargzLayer } from "./reader.js";
+import type { EstargzZstdLayer } from "./zstd-flavour.js";
 
 /** Ranges per read call and bytes per read call: enough to amortise a round trip. */
 const MAX_RANGES_PER_READ = 64;
 const MAX_BYTES_PER_READ = 8 << 20;
 
-/** Member-aligned pieces covering [0, size): every data offset, the TOC and the footer start. */
-export function memberRanges(layer: EstargzLayer, size: number): ByteRange[] {
-  const cuts = new Set<number>([0, layer.dataEnd, size - layer.footer.size, size]);
+/** Member-aligned pieces covering [0, size): every data offset, the TOC and the trailer start. */
+export function memberRanges(
+  layer: Pick<EstargzLayer, "toc" | "dataEnd">,
+  size: number,
+  trailerStart = size,
+): ByteRange[] {
+  const cuts = new Set<number>([0, layer.dataEnd, trailerStart, size]);
   for (const e of layer.toc.entries) if (e.offset !== undefined) cuts.add(e.offset);
   const sorted = [...cuts].sort((a, b) => a - b);
   const ranges: ByteRange[] = [];
@@ -55,7 +61,8 @@ export async function* rebuildEstargzTar(
   signal?: AbortSignal,
 ): AsyncGenerator<Buffer> {
   const gunzip = createGunzip();
-  const input = Readable.from(readInBatches(src, memberRanges(layer, src.size), signal));
+  const ranges = memberRanges(layer, src.size, src.size - layer.footer.size);
+  const input = Readable.from(readInBatches(src, ranges, signal));
   input.on("error", (err) => gunzip.destroy(err));
   input.pipe(gunzip);
   try {
@@ -68,5 +75,22 @@ export async function* rebuildEstargzTar(
   } finally {
     input.destroy();
     gunzip.destroy();
+  }
+}
+
+/**
+ * The zstd flavour's uncompressed stream: its data frames decompressed in order. The TOC and the
+ * footer sit in skippable frames, which decompress to nothing, so only [0, dataEnd) is read.
+ * Each member-aligned range is decompressed on its own (the zstd binding is buffer-only).
+ */
+export async function* rebuildEstargzZstdTar(
+  src: RangeSource,
+  layer: EstargzZstdLayer,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  const ranges = memberRanges(layer, layer.dataEnd).filter((r) => r.offset < layer.dataEnd);
+  for await (const frames of readInBatches(src, ranges, signal)) {
+    // Header-only stretches (thousands of empty files) compress very well; bound, generously.
+    yield await zstdDecompress(frames, (64 << 20) + frames.length * 1024);
   }
 }
