@@ -107,4 +107,22 @@ describe("rollsum and chunker", () => {
     }
     assert.deepEqual(chunkSizes(Buffer.alloc(2048), 500), [[2048, true]]);
   });
+
+  it("cuts identically for any piece size on data mixed with zero runs", () => {
+    const parts: Buffer[] = [];
+    let x = 7;
+    const rnd = (n: number) => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return (x >>> 8) % n;
+    };
+    for (let i = 0; i < 300; i++) {
+      const off = rnd(900_000);
+      parts.push(data.subarray(off, off + rnd(5000)));
+      parts.push(Buffer.alloc(rnd(3000)));
+    }
+    const mixed = Buffer.concat(parts);
+    const whole = chunkSizes(mixed, mixed.length);
+    assert.ok(whole.some(([, z]) => z) && whole.some(([, z]) => !z));
+    for (const piece of [1, 7, 1000, 4096]) assert.deepEqual(chunkSizes(mixed, piece), whole);
+  });
 });

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createReadStream } from "node:fs";
 import { describe, it } from "node:test";
 import { digestOf } from "../../src/digest.js";
 import { UnsupportedError } from "../../src/errors.js";
@@ -7,32 +6,9 @@ import { zstdDecompress } from "../../src/formats/zstd.js";
 import { parseFooter } from "../../src/formats/zstdchunked/footer.js";
 import { parseToc } from "../../src/formats/zstdchunked/toc.js";
 import { encodeToc } from "../../src/formats/zstdchunked/toc-encode.js";
-import { type ConvertResult, convertToZstdChunked } from "../../src/formats/zstdchunked/writer.js";
+import { convertToZstdChunked } from "../../src/formats/zstdchunked/writer.js";
+import { bytes, convertBytes, convertFile } from "./helpers.js";
 import { CASES, casesWith, readVector, vectorPath } from "./vectors.js";
-
-export async function convertFile(path: string, level?: number) {
-  const parts: Buffer[] = [];
-  const result = await convertToZstdChunked(
-    createReadStream(path, { highWaterMark: 65536 }),
-    (c) => {
-      parts.push(c);
-    },
-    level === undefined ? {} : { level },
-  );
-  return { blob: Buffer.concat(parts), result };
-}
-
-async function* bytes(b: Buffer) {
-  yield b;
-}
-
-export async function convertBytes(tar: Buffer): Promise<{ blob: Buffer; result: ConvertResult }> {
-  const parts: Buffer[] = [];
-  const result = await convertToZstdChunked(bytes(tar), (c) => {
-    parts.push(c);
-  });
-  return { blob: Buffer.concat(parts), result };
-}
 
 /** Offsets and the tar-split digest depend on the compressor; everything else must match Go. */
 function normaliseTocText(text: string): string {

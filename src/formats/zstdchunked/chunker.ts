@@ -27,18 +27,41 @@ export class FileChunker {
   push(input: Buffer): ChunkEvent[] {
     const events: ChunkEvent[] = [];
     const rs = this.rollsum;
-    let spanStart = 0; // start of the not-yet-emitted data bytes of `input`
+    let spanStart = 0; // first byte of `input` not yet emitted
+    // Where the current zero run began in `input`; -1 when it began in an earlier push.
+    let runStart = this.zeroRun > 0 ? -1 : 0;
     for (let i = 0; i < input.length; i++) {
       const b = input[i]!;
       if (b === 0) {
-        if (this.zeroRun === 0 && i > spanStart)
-          events.push({ type: "data", data: input.subarray(spanStart, i) });
+        if (this.zeroRun === 0) runStart = i;
         this.zeroRun++;
         continue;
       }
       if (this.zeroRun > 0) {
-        this.flushZeros(events);
-        spanStart = i;
+        if (runStart < 0) {
+          this.flushZeros(events);
+          spanStart = i;
+        } else if (this.zeroRun >= HOLE_THRESHOLD) {
+          if (runStart > spanStart)
+            events.push({ type: "data", data: input.subarray(spanStart, runStart) });
+          rs.rollZeros(this.zeroRun);
+          events.push({ type: "cut" }, { type: "hole", length: this.zeroRun });
+          this.zeroRun = 0;
+          spanStart = i;
+        } else {
+          // A short run inside this input: its zeros are ordinary data bytes of the span.
+          for (let k = runStart; k < i; k++) {
+            rs.roll(0);
+            if (rs.onSplit()) {
+              events.push(
+                { type: "data", data: input.subarray(spanStart, k + 1) },
+                { type: "cut" },
+              );
+              spanStart = k + 1;
+            }
+          }
+          this.zeroRun = 0;
+        }
       }
       // A data byte: roll it and test for a cut right after it.
       rs.roll(b);
@@ -47,9 +70,9 @@ export class FileChunker {
         spanStart = i + 1;
       }
     }
-    if (this.zeroRun === 0 && spanStart < input.length) {
-      events.push({ type: "data", data: input.subarray(spanStart) });
-    }
+    // Zeros at the end stay pending (they may grow into a hole); emit what precedes them.
+    const end = this.zeroRun > 0 ? Math.max(runStart, 0) : input.length;
+    if (end > spanStart) events.push({ type: "data", data: input.subarray(spanStart, end) });
     return events;
   }
 

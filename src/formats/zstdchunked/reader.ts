@@ -183,7 +183,11 @@ export async function openZstdChunked(
   }
   // An unauthenticated tar-split (no digest anywhere) is fetched and dropped, like c/storage.
   const usable = tarSplit ?? legacyTarSplit;
-  if (usable) await checkTocMatchesTarSplit(toc, iterateHeaders(readTarSplit(once(usable))));
+  if (usable) {
+    await checkTocMatchesTarSplit(toc, iterateHeaders(readTarSplit(once(usable))), {
+      ignoreEmptyXattrs: trust === "legacy-annotation",
+    });
+  }
 
   const layer: ZstdChunkedLayer = {
     format: "zstd:chunked",
