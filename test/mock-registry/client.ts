@@ -24,6 +24,7 @@ export function raw(url: string, req: RawRequest = {}): Promise<RawResponse> {
   // Keep the path exactly as given (URL would normalise `..`).
   const path = url.slice(url.indexOf("/", u.protocol.length + 2));
   return new Promise((resolve, reject) => {
+    let settle: ((e?: NodeJS.ErrnoException) => void) | undefined;
     const r = request(
       {
         host: u.hostname,
@@ -43,13 +44,15 @@ export function raw(url: string, req: RawRequest = {}): Promise<RawResponse> {
             body: Buffer.concat(chunks),
             ...(error ? { error } : {}),
           });
+        settle = done;
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => done());
         res.on("error", (e) => done(e));
         res.on("aborted", () => done(Object.assign(new Error("aborted"), { code: "ECONNRESET" })));
       },
     );
-    r.on("error", reject);
+    // After the response started, a connection error ends it (with what arrived so far).
+    r.on("error", (e) => (settle ? settle(e) : reject(e)));
     r.end(req.body);
   });
 }
