@@ -11,6 +11,8 @@ export interface RangeCapability {
   mode: RangeMode;
   /** Ranges per request in "multi" mode. */
   maxRanges: number;
+  /** "single" mode: a single range has been answered with 206 (so Range is not ignored altogether). */
+  singleConfirmed?: boolean;
 }
 
 export const DEFAULT_MAX_RANGES = 128;
@@ -41,6 +43,13 @@ export class CapabilityStore {
   singleOnly(origin: string): void {
     const cur = this.get(origin);
     if (cur.mode !== "none") this.byOrigin.set(origin, { mode: "single", maxRanges: 1 });
+  }
+
+  /** A single range answered with 206: single ranges work here. */
+  confirmSingle(origin: string): void {
+    const cur = this.get(origin);
+    if (cur.mode === "single" && !cur.singleConfirmed)
+      this.byOrigin.set(origin, { ...cur, singleConfirmed: true });
   }
 
   /** A single range answered with 200: the origin ignores Range. */

@@ -11,7 +11,7 @@ import { FormatError } from "../errors.js";
 import type { ByteRange } from "../formats/layer-index.js";
 import { blobSubject } from "./blobs.js";
 import { type BlobRef, type RegistryContext, requestBlob, withOrigins } from "./context.js";
-import { RangeNotSatisfiableError, RangeResponseError } from "./errors.js";
+import { NetworkError, RangeNotSatisfiableError, RangeResponseError } from "./errors.js";
 import { type HttpResponse, header, isAbortError, sleep } from "./http.js";
 import {
   type ContentRange,
@@ -133,7 +133,11 @@ class RangeJob {
       } else {
         const per = cap.mode === "single" ? 1 : Math.max(1, cap.maxRanges);
         const batches: number[][] = [];
-        for (let i = 0; i < pending.length; i += per) batches.push(pending.slice(i, i + per));
+        // Before fanning out single ranges, probe with one: a server that answered the
+        // multi-range request with 200 may ignore Range altogether, and then one GET serves all.
+        const probeOnly = cap.mode === "single" && !cap.singleConfirmed;
+        for (let i = 0; i < pending.length && !(probeOnly && i > 0); i += per)
+          batches.push(pending.slice(i, i + per));
         await Promise.all(
           batches.map((b) =>
             this.ctx.limit(() => this.batch(origin, b).catch((e) => void failed.push(e))),
@@ -149,20 +153,21 @@ class RangeJob {
       const progressed =
         this.missing.size < before ||
         JSON.stringify(this.ctx.capabilities.get(this.storageOrigin(origin))) !== capBefore;
-      if (progressed && failed.length === 0) {
-        failures = 0;
-        continue;
-      }
-      if (!progressed || failed.length > 0) {
-        failures++;
-        if (failures > retries) {
-          if (lastError) throw lastError;
-          throw new RangeResponseError(
-            `${this.subject}: the server did not deliver ${this.missing.size} requested range(s) after ${failures} attempts`,
+      // Progress (ranges delivered or a capability learned) is bounded, so it resets the count;
+      // rounds without progress are what the retry budget limits.
+      failures = progressed ? 0 : failures + 1;
+      if (failures > retries) {
+        if (lastError) {
+          throw new NetworkError(
+            `${this.subject}: range requests kept failing: ${(lastError as Error).message}`,
+            { cause: lastError },
           );
         }
-        if (failed.length > 0) await sleep(backoffDelay(failures - 1, this.ctx.retry), this.signal);
+        throw new RangeResponseError(
+          `${this.subject}: the server did not deliver ${this.missing.size} requested range(s) after ${failures} attempts`,
+        );
       }
+      if (failed.length > 0) await sleep(backoffDelay(failures, this.ctx.retry), this.signal);
     }
   }
 
@@ -179,6 +184,7 @@ class RangeJob {
     const storage = res.url.origin;
     switch (res.status) {
       case 206:
+        if (batch.length === 1) this.ctx.capabilities.confirmSingle(storage);
         return this.partial(res, batch);
       case 200:
         if (batch.length > 1) {

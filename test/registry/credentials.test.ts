@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { FormatError } from "../../src/errors.js";
-import { CredentialStore, defaultAuthFiles, normalizeAuthKey, parseAuthFile } from "../../src/registry/auth/credentials.js";
+import {
+  CredentialStore,
+  defaultAuthFiles,
+  normalizeAuthKey,
+  parseAuthFile,
+} from "../../src/registry/auth/credentials.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
@@ -21,17 +26,26 @@ describe("auth files", () => {
   });
 
   it("searches REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, ~/.config then ~/.docker", () => {
-    assert.deepEqual(defaultAuthFiles({ HOME: "/h", REGISTRY_AUTH_FILE: "/a.json", XDG_RUNTIME_DIR: "/run/u" }), [
-      "/a.json",
-      "/run/u/containers/auth.json",
-      "/h/.config/containers/auth.json",
-      "/h/.docker/config.json",
-    ]);
-    assert.deepEqual(defaultAuthFiles({ HOME: "/h", DOCKER_CONFIG: "/d" }).at(-1), "/d/config.json");
+    assert.deepEqual(
+      defaultAuthFiles({ HOME: "/h", REGISTRY_AUTH_FILE: "/a.json", XDG_RUNTIME_DIR: "/run/u" }),
+      [
+        "/a.json",
+        "/run/u/containers/auth.json",
+        "/h/.config/containers/auth.json",
+        "/h/.docker/config.json",
+      ],
+    );
+    assert.deepEqual(
+      defaultAuthFiles({ HOME: "/h", DOCKER_CONFIG: "/d" }).at(-1),
+      "/d/config.json",
+    );
   });
 
   it("rejects malformed files naming the file", () => {
-    assert.throws(() => parseAuthFile("{", "/x/config.json"), (e: unknown) => e instanceof FormatError && /\/x\/config\.json/.test(e.message));
+    assert.throws(
+      () => parseAuthFile("{", "/x/config.json"),
+      (e: unknown) => e instanceof FormatError && /\/x\/config\.json/.test(e.message),
+    );
     assert.throws(() => parseAuthFile('{"auths": 3}', "f"), /"auths" must be an object/);
   });
 
@@ -50,7 +64,10 @@ describe("auth files", () => {
       }),
     );
     const store = new CredentialStore({ env: { HOME: dir } });
-    assert.deepEqual(await store.get("registry-1.docker.io", "library/alpine"), { username: "hubuser", password: "hub:pass" });
+    assert.deepEqual(await store.get("registry-1.docker.io", "library/alpine"), {
+      username: "hubuser",
+      password: "hub:pass",
+    });
     assert.deepEqual(await store.get("quay.io", "team/app"), { username: "team", password: "2" });
     assert.deepEqual(await store.get("quay.io", "other/app"), { username: "q", password: "1" });
     assert.deepEqual(await store.get("ghcr.io", "x"), { identityToken: "refresh-me" });
@@ -60,18 +77,26 @@ describe("auth files", () => {
   it("gives REGISTRY_AUTH_FILE precedence and runs credHelpers / credsStore", async () => {
     const dir = await tmp();
     const authFile = join(dir, "auth.json");
-    await writeFile(authFile, JSON.stringify({ auths: { "a.example": { username: "fromfile", password: "p" } } }));
+    await writeFile(
+      authFile,
+      JSON.stringify({ auths: { "a.example": { username: "fromfile", password: "p" } } }),
+    );
     await mkdir(join(dir, ".docker"));
     await writeFile(
       join(dir, ".docker", "config.json"),
-      JSON.stringify({ auths: { "a.example": { auth: b64("docker:x") } }, credHelpers: { "b.example": "ecr" }, credsStore: "desktop" }),
+      JSON.stringify({
+        auths: { "a.example": { auth: b64("docker:x") } },
+        credHelpers: { "b.example": "ecr" },
+        credsStore: "desktop",
+      }),
     );
     const calls: string[] = [];
     const store = new CredentialStore({
       env: { HOME: dir, REGISTRY_AUTH_FILE: authFile },
       runHelper: async (helper, server) => {
         calls.push(`${helper} ${server}`);
-        if (helper === "ecr") return JSON.stringify({ ServerURL: server, Username: "AWS", Secret: "tok" });
+        if (helper === "ecr")
+          return JSON.stringify({ ServerURL: server, Username: "AWS", Secret: "tok" });
         if (server === "c.example") return JSON.stringify({ Username: "<token>", Secret: "idtok" });
         throw new Error("credentials not found in native keychain");
       },
@@ -84,10 +109,16 @@ describe("auth files", () => {
   });
 
   it("uses explicit credentials first, single or per registry", async () => {
-    const one = new CredentialStore({ credentials: { username: "u", password: "p" }, env: { HOME: "/nonexistent" } });
+    const one = new CredentialStore({
+      credentials: { username: "u", password: "p" },
+      env: { HOME: "/nonexistent" },
+    });
     assert.deepEqual(await one.get("anything.example"), { username: "u", password: "p" });
     const map = new CredentialStore({
-      credentials: { "docker.io": { username: "hub", password: "1" }, "localhost:5000": { username: "l", password: "2" } },
+      credentials: {
+        "docker.io": { username: "hub", password: "1" },
+        "localhost:5000": { username: "l", password: "2" },
+      },
       env: { HOME: "/nonexistent" },
     });
     assert.deepEqual(await map.get("registry-1.docker.io"), { username: "hub", password: "1" });

@@ -38,7 +38,11 @@ function collect(boundary: string, body: Buffer, splitEvery: number | "byte"): P
 function goStyle(boundary: string, blob: Buffer, ranges: Array<[number, number]>): Buffer {
   const chunks: Buffer[] = [];
   ranges.forEach(([s, e], i) => {
-    chunks.push(Buffer.from(`${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Range: bytes ${s}-${e}/${blob.length}\r\nContent-Type: application/octet-stream\r\n\r\n`));
+    chunks.push(
+      Buffer.from(
+        `${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Range: bytes ${s}-${e}/${blob.length}\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
+    );
     chunks.push(blob.subarray(s, e + 1));
   });
   chunks.push(Buffer.from(`\r\n--${boundary}--\r\n`));
@@ -73,7 +77,9 @@ describe("multipart/byteranges parser", () => {
 
   it("accepts a preamble, transport padding, an epilogue and boundaries with ':'", () => {
     const b = "CloudFront:boundary:42";
-    const inner = goStyle(b, blob, [[5, 14]]).toString("latin1").replace(`--${b}\r\n`, `--${b}  \r\n`);
+    const inner = goStyle(b, blob, [[5, 14]])
+      .toString("latin1")
+      .replace(`--${b}\r\n`, `--${b}  \r\n`);
     const full = Buffer.from(`this is a preamble\r\n${inner}trailing epilogue`, "latin1");
     const parts = collect(b, full, "byte");
     assert.equal(parts.length, 1);
@@ -81,8 +87,13 @@ describe("multipart/byteranges parser", () => {
   });
 
   it("rejects truncated bodies and parts without Content-Range", () => {
-    assert.throws(() => collect(boundary, body.subarray(0, body.length - 10), 3), (e: unknown) => e instanceof FormatError && /no closing delimiter/.test(e.message));
-    const noRange = Buffer.from(`--${boundary}\r\nContent-Type: x\r\n\r\nabc\r\n--${boundary}--\r\n`);
+    assert.throws(
+      () => collect(boundary, body.subarray(0, body.length - 10), 3),
+      (e: unknown) => e instanceof FormatError && /no closing delimiter/.test(e.message),
+    );
+    const noRange = Buffer.from(
+      `--${boundary}\r\nContent-Type: x\r\n\r\nabc\r\n--${boundary}--\r\n`,
+    );
     assert.throws(() => collect(boundary, noRange, 1), /Content-Range: missing/);
   });
 
@@ -97,7 +108,13 @@ describe("multipart/byteranges parser", () => {
   it("parses Content-Range strictly", () => {
     assert.deepEqual(parseContentRange("bytes 0-9/100"), { start: 0, end: 9, total: 100 });
     assert.deepEqual(parseContentRange("bytes 5-5/*"), { start: 5, end: 5, total: undefined });
-    for (const bad of ["bytes 9-0/100", "bytes 0-100/100", "items 0-1/2", "bytes */100", "bytes 0-1"]) {
+    for (const bad of [
+      "bytes 9-0/100",
+      "bytes 0-100/100",
+      "items 0-1/2",
+      "bytes */100",
+      "bytes 0-1",
+    ]) {
       assert.throws(() => parseContentRange(bad), FormatError, bad);
     }
   });

@@ -23,15 +23,27 @@ function reply(status: number, body: unknown, url: URL): HttpResponse {
   };
 }
 
-const challenge = { scheme: "bearer", params: { realm: "https://auth.example/token", service: "reg" } };
+const challenge = {
+  scheme: "bearer",
+  params: { realm: "https://auth.example/token", service: "reg" },
+};
 
 describe("token responses", () => {
   const now = Date.parse("2026-01-01T00:00:00Z");
   it("accepts token or access_token and floors lifetimes at 60 s", () => {
-    assert.deepEqual(parseTokenResponse(Buffer.from('{"token":"a","expires_in":300}'), now), { token: "a", expiresAt: now + 300_000 });
-    assert.equal(parseTokenResponse(Buffer.from('{"access_token":"b","expires_in":5}'), now).expiresAt, now + 60_000);
+    assert.deepEqual(parseTokenResponse(Buffer.from('{"token":"a","expires_in":300}'), now), {
+      token: "a",
+      expiresAt: now + 300_000,
+    });
+    assert.equal(
+      parseTokenResponse(Buffer.from('{"access_token":"b","expires_in":5}'), now).expiresAt,
+      now + 60_000,
+    );
     assert.equal(parseTokenResponse(Buffer.from('{"token":"c"}'), now).expiresAt, now + 60_000);
-    const issued = parseTokenResponse(Buffer.from('{"token":"d","expires_in":120,"issued_at":"2025-12-31T23:59:30Z"}'), now);
+    const issued = parseTokenResponse(
+      Buffer.from('{"token":"d","expires_in":120,"issued_at":"2025-12-31T23:59:30Z"}'),
+      now,
+    );
     assert.equal(issued.expiresAt, now + 90_000);
     assert.throws(() => parseTokenResponse(Buffer.from("{}"), now), FormatError);
   });
@@ -45,7 +57,11 @@ describe("token responses", () => {
       return reply(200, { token: `t${seen.length}`, expires_in: 1 }, req.url);
     };
     const src = new TokenSource(send, { now: () => clock });
-    const req = { challenge, scopes: ["repository:a:pull"], credentials: { username: "u", password: "p" } };
+    const req = {
+      challenge,
+      scopes: ["repository:a:pull"],
+      credentials: { username: "u", password: "p" },
+    };
     const tokens = await Promise.all(Array.from({ length: 10 }, () => src.get(req)));
     assert.deepEqual(new Set(tokens), new Set(["t1"]));
     assert.equal(seen.length, 1);
@@ -73,7 +89,10 @@ describe("token responses", () => {
         return reply(200, { access_token: "viaGet" }, req.url);
       };
       const src = new TokenSource(send, { oauth2: true });
-      assert.equal(await src.get({ challenge, scopes: ["s"], credentials: { username: "u", password: "p" } }), "viaGet");
+      assert.equal(
+        await src.get({ challenge, scopes: ["s"], credentials: { username: "u", password: "p" } }),
+        "viaGet",
+      );
       assert.deepEqual(methods, ["POST", "GET"]);
     }
   });
@@ -84,8 +103,18 @@ describe("token responses", () => {
       assert.match(String(req.body), /grant_type=refresh_token&refresh_token=rt/);
       return reply(200, { token: "fromRefresh" }, req.url);
     };
-    assert.equal(await new TokenSource(send).get({ challenge, scopes: ["s"], credentials: { identityToken: "rt" } }), "fromRefresh");
+    assert.equal(
+      await new TokenSource(send).get({
+        challenge,
+        scopes: ["s"],
+        credentials: { identityToken: "rt" },
+      }),
+      "fromRefresh",
+    );
     const denied: Send = async (req) => reply(403, "", req.url);
-    await assert.rejects(new TokenSource(denied).get({ challenge, scopes: ["s"] }), /token server https:\/\/auth\.example\/token answered HTTP 403.*anonymous/);
+    await assert.rejects(
+      new TokenSource(denied).get({ challenge, scopes: ["s"] }),
+      /token server https:\/\/auth\.example\/token answered HTTP 403.*anonymous/,
+    );
   });
 });

@@ -5,7 +5,11 @@ import { CapabilityStore } from "../../src/registry/capabilities.js";
 import { RangeNotSatisfiableError } from "../../src/registry/errors.js";
 import { RangeCollector } from "../../src/registry/range-collector.js";
 import { validateRanges } from "../../src/registry/ranges.js";
-import { backoffDelay, isRetryableNetworkError, parseRetryAfter } from "../../src/registry/retry.js";
+import {
+  backoffDelay,
+  isRetryableNetworkError,
+  parseRetryAfter,
+} from "../../src/registry/retry.js";
 import { parseErrorBody } from "../../src/registry/status-errors.js";
 
 describe("WWW-Authenticate parsing", () => {
@@ -21,7 +25,10 @@ describe("WWW-Authenticate parsing", () => {
   });
 
   it("parses several challenges, escapes, unquoted values and header arrays", () => {
-    const cs = parseChallenges(['Basic realm="a \\"quoted\\" realm", charset=UTF-8', "Bearer realm=https://x/token , service=x"]);
+    const cs = parseChallenges([
+      'Basic realm="a \\"quoted\\" realm", charset=UTF-8',
+      "Bearer realm=https://x/token , service=x",
+    ]);
     assert.equal(cs.length, 2);
     assert.equal(cs[0]!.scheme, "basic");
     assert.equal(cs[0]!.params.realm, 'a "quoted" realm');
@@ -29,7 +36,10 @@ describe("WWW-Authenticate parsing", () => {
     assert.equal(cs[1]!.params.realm, "https://x/token");
     assert.equal(cs[1]!.params.service, "x");
     const two = parseChallenges('Negotiate, Bearer realm="r"');
-    assert.deepEqual(two.map((c) => c.scheme), ["negotiate", "bearer"]);
+    assert.deepEqual(
+      two.map((c) => c.scheme),
+      ["negotiate", "bearer"],
+    );
     assert.deepEqual(parseChallenges(undefined), []);
   });
 
@@ -59,30 +69,66 @@ describe("retry helpers", () => {
 
   it("classifies network errors", () => {
     assert.ok(isRetryableNetworkError(Object.assign(new Error("x"), { code: "ECONNRESET" })));
-    assert.ok(isRetryableNetworkError(new Error("wrapped", { cause: Object.assign(new Error("y"), { code: "UND_ERR_SOCKET" }) })));
+    assert.ok(
+      isRetryableNetworkError(
+        new Error("wrapped", { cause: Object.assign(new Error("y"), { code: "UND_ERR_SOCKET" }) }),
+      ),
+    );
     assert.ok(!isRetryableNetworkError(Object.assign(new Error("a"), { name: "AbortError" })));
     assert.ok(!isRetryableNetworkError(new Error("nope")));
   });
 
   it("parses error bodies leniently", () => {
-    assert.deepEqual(parseErrorBody(Buffer.from('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"m"}]}')), { codes: ["MANIFEST_UNKNOWN"], messages: ["m"] });
-    assert.deepEqual(parseErrorBody(Buffer.from('{"message":"toomanyrequests: x"}')), { codes: [], messages: ["toomanyrequests: x"] });
-    assert.deepEqual(parseErrorBody(Buffer.from("plain text")), { codes: [], messages: ["plain text"] });
+    assert.deepEqual(
+      parseErrorBody(Buffer.from('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"m"}]}')),
+      { codes: ["MANIFEST_UNKNOWN"], messages: ["m"] },
+    );
+    assert.deepEqual(parseErrorBody(Buffer.from('{"message":"toomanyrequests: x"}')), {
+      codes: [],
+      messages: ["toomanyrequests: x"],
+    });
+    assert.deepEqual(parseErrorBody(Buffer.from("plain text")), {
+      codes: [],
+      messages: ["plain text"],
+    });
   });
 });
 
 describe("range validation and collection", () => {
   it("enforces sorted, disjoint, in-bounds ranges", () => {
-    validateRanges([{ offset: 0, length: 10 }, { offset: 10, length: 0 }, { offset: 10, length: 5 }], 15, "b");
+    validateRanges(
+      [
+        { offset: 0, length: 10 },
+        { offset: 10, length: 0 },
+        { offset: 10, length: 5 },
+      ],
+      15,
+      "b",
+    );
     const bad: Array<[Array<{ offset: number; length: number }>, RegExp]> = [
-      [[{ offset: 5, length: 5 }, { offset: 0, length: 1 }], /sorted/],
-      [[{ offset: 0, length: 5 }, { offset: 4, length: 1 }], /overlaps/],
+      [
+        [
+          { offset: 5, length: 5 },
+          { offset: 0, length: 1 },
+        ],
+        /sorted/,
+      ],
+      [
+        [
+          { offset: 0, length: 5 },
+          { offset: 4, length: 1 },
+        ],
+        /overlaps/,
+      ],
       [[{ offset: 10, length: 6 }], /past the blob size 15/],
       [[{ offset: -1, length: 1 }], /non-negative/],
       [[{ offset: 0.5, length: 1 }], /non-negative integers/],
     ];
     for (const [ranges, re] of bad) {
-      assert.throws(() => validateRanges(ranges, 15, "blob x"), (e: unknown) => e instanceof RangeNotSatisfiableError && re.test(e.message));
+      assert.throws(
+        () => validateRanges(ranges, 15, "blob x"),
+        (e: unknown) => e instanceof RangeNotSatisfiableError && re.test(e.message),
+      );
     }
   });
 
