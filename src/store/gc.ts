@@ -4,11 +4,11 @@
  * unreferenced objects, pointers to objects that are gone (or malformed), layer directories
  * without a record, and temp files whose writer is dead (or that are older than a day).
  */
-import { readFile, rm, stat, unlink } from "node:fs/promises";
+import { lstat, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Digest } from "../digest.js";
 import { tempOwner } from "./atomic.js";
-import { decodePointer } from "./chunks.js";
+import { readPointerAt } from "./chunks.js";
 import { readdirOrEmpty, walkLayers } from "./layers.js";
 import { digestFromParts, type StoreLayout } from "./layout.js";
 import { acquireGc, type LockTimings, pidAlive } from "./locks.js";
@@ -50,8 +50,7 @@ export async function collectGarbage(layout: StoreLayout, timings: LockTimings):
     }
 
     for await (const { path } of walkFanOut(layout.chunksDir)) {
-      const text = await readFile(path, "utf8").catch(() => "");
-      const pointer = decodePointer(text);
+      const pointer = await readPointerAt(path);
       if (pointer && kept.has(pointer.object)) continue;
       result.freedBytes += await removeFile(path);
       result.removedChunks++;
@@ -87,7 +86,7 @@ export async function* walkFanOut(
 }
 
 async function removeFile(path: string): Promise<number> {
-  const size = (await stat(path).catch(() => undefined))?.size ?? 0;
+  const size = (await lstat(path).catch(() => undefined))?.size ?? 0;
   await unlink(path).catch(() => {});
   return size;
 }

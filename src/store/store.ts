@@ -2,7 +2,7 @@
  * The content-addressed store shared by all images: file objects, chunk pointers and layer
  * records in one directory, with the filesystem as the only index (docs/store.md).
  */
-import { mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { algorithmOf, type Digest, parseDigest } from "../digest.js";
@@ -229,7 +229,7 @@ async function diskUsage(root: string): Promise<number> {
   let total = 0;
   const entries = await readdir(root, { recursive: true });
   for (const rel of entries) {
-    const st = await stat(join(root, rel)).catch(() => undefined);
+    const st = await lstat(join(root, rel)).catch(() => undefined);
     if (st) total += st.blocks * 512;
   }
   return total;

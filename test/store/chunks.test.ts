@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { describe, it } from "node:test";
 import { digestOf } from "../../src/digest.js";
 import type { FileRef } from "../../src/formats/layer-index.js";
+import { decodePointer, encodePointer } from "../../src/store/chunks.js";
 import { tempStore } from "./helpers.js";
 
 describe("chunk pointers", () => {
@@ -121,7 +122,32 @@ describe("chunk pointers", () => {
       undefined,
       "zeros not indexed",
     );
-    const text = await readFile(store.layout.chunk(file.chunks[2]!.digest!), "utf8");
-    assert.deepEqual(JSON.parse(text), { object: digest, offset: 7000, length: 5000 });
+    const link = store.layout.chunk(file.chunks[2]!.digest!);
+    assert.ok((await lstat(link)).isSymbolicLink());
+    assert.deepEqual(decodePointer(await readlink(link)), {
+      object: digest,
+      offset: 7000,
+      length: 5000,
+    });
+  });
+
+  it("encodes pointers compactly and rejects malformed text", () => {
+    const object = digestOf(Buffer.from("o"));
+    const p = { object, offset: 123_456_789, length: 1_048_576 };
+    const text = encodePointer(p);
+    assert.ok(text.length < 60, `fits an ext4 fast symlink: ${text}`);
+    assert.deepEqual(decodePointer(text), p);
+    const p512 = { object: digestOf(Buffer.from("o"), "sha512"), offset: 0, length: 1 };
+    assert.deepEqual(decodePointer(encodePointer(p512)), p512);
+    for (const bad of [
+      "",
+      "x.1",
+      `${text}.1`,
+      text.replace(".", "/"),
+      "AAAA.1.1",
+      "md5:AAAA.1.1",
+    ]) {
+      assert.equal(decodePointer(bad), undefined, bad);
+    }
   });
 });
