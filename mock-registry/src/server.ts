@@ -77,11 +77,18 @@ function beginContext(
     ...(req.headers.range !== undefined ? { range: req.headers.range } : {}),
     ...extra,
   });
-  res.once("close", () => {
+  // "finish" fires before the client can see the end of the body, so a test reading stats
+  // right after a response sees it; "close" covers answers that never finished.
+  let done = false;
+  const finalise = () => {
+    if (done) return;
+    done = true;
     rec.status = res.statusCode;
     if (!res.writableFinished) rec.aborted = true;
     state.stats.finish(rec);
-  });
+  };
+  res.once("finish", finalise);
+  res.once("close", finalise);
   return { req, res, rec, url };
 }
 
