@@ -34,8 +34,14 @@ export interface ConsistencyOptions {
 
 /** The first field where the TOC entry and the header disagree, or undefined. */
 function mismatch(e: TocEntry, hdr: TarHeader, opts: ConsistencyOptions): string | undefined {
+  let type: string;
+  try {
+    type = tocTypeOf(hdr);
+  } catch {
+    return `type: TOC ${e.type}, tar-split has typeflag ${JSON.stringify(hdr.typeflag)}`;
+  }
   const pairs: Array<[string, unknown, unknown]> = [
-    ["type", e.type, tocTypeOf(hdr)],
+    ["type", e.type, type],
     ["linkName", e.linkName, hdr.linkname],
     ["mode", e.mode, hdr.mode],
     ["size", e.size, hdr.declaredSize],

@@ -6,7 +6,7 @@
  * `tocFiles` in toc-files.ts, which needs the TOC's blob offset.
  */
 import { EMPTY_SHA256, parseDigest } from "../../digest.js";
-import { FormatError } from "../../errors.js";
+import { FormatError, LimitExceededError } from "../../errors.js";
 import { confinedPath } from "./path.js";
 import { parseRfc3339 } from "./time.js";
 
@@ -213,7 +213,9 @@ function parseXattrs(value: unknown, what: string): Record<string, string> | und
  * c/storage's "unexpected data after manifest" rule (whitespace is fine for both).
  */
 export function parseToc(json: Buffer): Toc {
-  if (json.length > MAX_TOC_SIZE) throw new FormatError(`TOC JSON is ${json.length} bytes`);
+  if (json.length > MAX_TOC_SIZE) {
+    throw new LimitExceededError(`TOC JSON is ${json.length} bytes, limit is ${MAX_TOC_SIZE}`);
+  }
   let doc: unknown;
   try {
     doc = JSON.parse(json.toString("utf8"));

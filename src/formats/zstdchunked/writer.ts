@@ -161,7 +161,11 @@ async function* hashing(source: AsyncIterable<Uint8Array>, h: ReturnType<typeof 
   }
 }
 
-/** Convert a tar stream into a zstd:chunked blob written through `out`, in order. */
+/**
+ * Convert a tar stream into a zstd:chunked blob written through `out`, in order. Input chunks
+ * are referenced (not copied) until their frame is compressed: do not reuse them after yielding.
+ * Memory: one frame input (<= 8 MiB), the compressed tar-split and the TOC entries.
+ */
 export async function convertToZstdChunked(
   tar: AsyncIterable<Uint8Array>,
   out: (chunk: Buffer) => Promise<void> | void,
