@@ -62,6 +62,8 @@ export async function seedImage(
     manifest,
     MediaType.OciManifest,
   )) as Digest;
+  // A BuildKit-style attestation entry (unknown/unknown) that platform selection must skip.
+  // (It points at the image manifest: distribution 2.8 refuses indexes whose children it cannot verify.)
   const index = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -69,8 +71,8 @@ export async function seedImage(
       manifests: [
         {
           mediaType: MediaType.OciManifest,
-          digest: sha256(Buffer.from("att")),
-          size: 3,
+          digest: manifestDigest,
+          size: manifest.length,
           platform: { os: "unknown", architecture: "unknown" },
         },
         {
