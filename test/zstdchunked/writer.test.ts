@@ -4,10 +4,12 @@ import { digestOf } from "../../src/digest.js";
 import { UnsupportedError } from "../../src/errors.js";
 import { zstdDecompress } from "../../src/formats/zstd.js";
 import { parseFooter } from "../../src/formats/zstdchunked/footer.js";
+import { openZstdChunked } from "../../src/formats/zstdchunked/reader.js";
+import { rebuildTar } from "../../src/formats/zstdchunked/rebuild.js";
 import { parseToc } from "../../src/formats/zstdchunked/toc.js";
 import { encodeToc } from "../../src/formats/zstdchunked/toc-encode.js";
 import { convertToZstdChunked } from "../../src/formats/zstdchunked/writer.js";
-import { bytes, convertBytes, convertFile } from "./helpers.js";
+import { bytes, convertBytes, convertFile, memorySource, sha256Of } from "./helpers.js";
 import { CASES, casesWith, readVector, vectorPath } from "./vectors.js";
 
 /** Offsets and the tar-split digest depend on the compressor; everything else must match Go. */
@@ -147,5 +149,36 @@ describe("convertToZstdChunked refuses what c/storage cannot represent", () => {
     link.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
     const tar = tarOf(entry("a", "0", Buffer.from("hello")), link);
     await assert.rejects(convertBytes(tar), UnsupportedError);
+  });
+
+  it("splits chunks larger than 8 MiB into several frames that still decode as one chunk", async () => {
+    const payload = Buffer.concat([
+      Buffer.alloc(20 * 1024 * 1024, 1), // constant bytes: the rollsum never splits
+      Buffer.alloc(9 * 1024 * 1024), // one zeros chunk
+      Buffer.from("tail"),
+    ]);
+    const tar = tarOf(entry("big", "0", payload));
+    const { blob, result } = await convertBytes(tar);
+    assert.ok((await zstdDecompress(blob, tar.length + 1)).equals(tar));
+    const src = memorySource(blob);
+    const layer = await openZstdChunked(src, { annotations: result.annotations });
+    const chunks = layer.files[0]!.chunks;
+    assert.deepEqual(
+      chunks.map((c) => [c.size, c.zeros]),
+      [
+        [20 * 1024 * 1024, false],
+        [9 * 1024 * 1024, true],
+        [4, false],
+      ],
+    );
+    const [raw] = await src.read([
+      { offset: chunks[0]!.offset, length: chunks[0]!.end - chunks[0]!.offset },
+    ]);
+    // three zstd frames (8 + 8 + 4 MiB of input) inside the first chunk's range
+    assert.equal(raw!.subarray(4).indexOf(raw!.subarray(0, 4)) > 0, true);
+    assert.ok(
+      (await layer.decodeChunk(raw!, chunks[0]!)).equals(payload.subarray(0, 20 * 1024 * 1024)),
+    );
+    assert.equal(await sha256Of(rebuildTar(src, layer)), digestOf(tar));
   });
 });
