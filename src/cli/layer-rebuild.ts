@@ -1,0 +1,63 @@
+/**
+ * `chunkpull layer rebuild BLOB -o OUT.tar`: rebuilds the layer tar from the TOC, the tar-split
+ * and the chunks (read as ranges, never by decompressing the whole blob), hashing on the fly.
+ */
+
+import { once } from "node:events";
+import { createWriteStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { createHasher, parseDigest } from "../digest.js";
+import { DigestMismatchError, UsageError } from "../errors.js";
+import { openFileSource } from "../formats/file-source.js";
+import { openChunkedLayer, rebuildLayerTar } from "../formats/open.js";
+import { parse, readAnnotationsFile, str } from "./args.js";
+
+export async function layerRebuild(args: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      annotations: { type: "string" },
+      output: { type: "string", short: "o" },
+      "diff-id": { type: "string" },
+      strict: { type: "boolean" },
+    },
+    ["BLOB"],
+  );
+  const output = str(values, "output");
+  if (!output) throw new UsageError("-o OUT.tar is required");
+  const diffIdText = str(values, "diff-id");
+  const expected = diffIdText === undefined ? undefined : parseDigest(diffIdText, "--diff-id");
+  const annotationsPath = str(values, "annotations");
+  const annotations = annotationsPath ? await readAnnotationsFile(annotationsPath) : undefined;
+  const src = await openFileSource(positionals[0]!);
+  // Written beside the target and renamed only once verified: a failed rebuild leaves no OUT.tar.
+  const partial = `${output}.partial`;
+  try {
+    const layer = await openChunkedLayer(src, annotations, { strict: values.strict === true });
+    const out = createWriteStream(partial);
+    const hasher = createHasher();
+    let size = 0;
+    for await (const piece of rebuildLayerTar(src, layer)) {
+      hasher.update(piece);
+      size += piece.length;
+      if (!out.write(piece)) await once(out, "drain");
+    }
+    out.end();
+    await once(out, "finish");
+    const actual = hasher.digest();
+    if (expected !== undefined && actual !== expected) {
+      throw new DigestMismatchError(`rebuilt tar of ${positionals[0]}`, expected, actual);
+    }
+    await rename(partial, output);
+    process.stdout.write(`${actual}\n`);
+    process.stderr.write(
+      `rebuilt ${size} bytes to ${output}${expected ? " (diff_id verified)" : ""}\n`,
+    );
+    return 0;
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw err;
+  } finally {
+    await src.close();
+  }
+}

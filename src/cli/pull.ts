@@ -1,0 +1,53 @@
+/** `chunkpull pull REF`: pulls an image into the store, fetching only what the store lacks. */
+import { UsageError } from "../errors.js";
+import { type PullResult, pull } from "../pull/pull.js";
+import { parse, str } from "./args.js";
+import { renderPullSummary } from "./render.js";
+
+export async function pullCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      store: { type: "string" },
+      platform: { type: "string" },
+      "plain-http": { type: "boolean" },
+      creds: { type: "string" },
+      verify: { type: "string" },
+      concurrency: { type: "string" },
+      json: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
+      strict: { type: "boolean" },
+    },
+    ["REF"],
+  );
+  const verify = str(values, "verify") ?? "diff-id";
+  if (verify !== "diff-id" && verify !== "toc")
+    throw new UsageError(`--verify must be diff-id or toc, not ${verify}`);
+  const creds = str(values, "creds");
+  let credentials: { username: string; password: string } | undefined;
+  if (creds !== undefined) {
+    const i = creds.indexOf(":");
+    if (i <= 0) throw new UsageError("--creds must be user:password");
+    credentials = { username: creds.slice(0, i), password: creds.slice(i + 1) };
+  }
+  const concurrencyText = str(values, "concurrency");
+  const concurrency = concurrencyText === undefined ? undefined : Number(concurrencyText);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
+    throw new UsageError("--concurrency must be a positive integer");
+  }
+  const json = values.json === true;
+  const quiet = values.quiet === true || json;
+  const result: PullResult = await pull(positionals[0]!, {
+    store: str(values, "store"),
+    platform: str(values, "platform"),
+    plainHttp: values["plain-http"] === true,
+    credentials,
+    verify,
+    concurrency,
+    strictFormat: values.strict === true,
+    onProgress: quiet ? undefined : (e) => process.stderr.write(`${e.message}\n`),
+  });
+  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else process.stdout.write(renderPullSummary(result));
+  return 0;
+}

@@ -1,0 +1,44 @@
+/**
+ * chunkpull's public API. The data flow: reference -> registry -> discover -> plan -> fetch ->
+ * store -> rebuild+verify -> result (docs/architecture.md).
+ */
+export { type Digest, digestOf, parseDigest } from "./digest.js";
+export * from "./errors.js";
+export {
+  convertLayer,
+  LAYER_WRITE_FORMATS,
+  type LayerWriteFormat,
+  type LayerWriteResult,
+} from "./formats/convert.js";
+export { detectFromAnnotations, detectFromTail } from "./formats/detect.js";
+export { openFileSource } from "./formats/file-source.js";
+export type {
+  ByteRange,
+  ChunkedLayer,
+  ChunkRef,
+  FileRef,
+  RangeSource,
+} from "./formats/layer-index.js";
+export {
+  type AnyChunkedLayer,
+  describeLayer,
+  openChunkedLayer,
+  rebuildLayerTar,
+} from "./formats/open.js";
+export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./oci/types.js";
+export { type Plan, planLayer } from "./pull/plan.js";
+export { pull } from "./pull/pull.js";
+export type {
+  LayerResult,
+  ProgressEvent,
+  PullOptions,
+  PullResult,
+  VerifyPolicy,
+} from "./pull/types.js";
+export { parseReference, type Reference } from "./reference.js";
+export {
+  createRegistryClient,
+  RegistryClient,
+  type RegistryClientOptions,
+} from "./registry/client.js";
+export { openStore, Store } from "./store/index.js";

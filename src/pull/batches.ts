@@ -1,0 +1,44 @@
+/**
+ * Groups planned ranges into request batches whose buffers fit a byte budget, so a layer of any
+ * size is fetched with bounded memory. A range larger than the budget is cut at chunk boundaries
+ * (a single chunk larger than the budget travels alone).
+ */
+import type { PlannedRange } from "./plan.js";
+
+export function batchRanges(ranges: readonly PlannedRange[], budget: number): PlannedRange[][] {
+  const batches: PlannedRange[][] = [];
+  let current: PlannedRange[] = [];
+  let bytes = 0;
+  const push = (r: PlannedRange) => {
+    if (current.length > 0 && bytes + r.length > budget) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += r.length;
+  };
+  for (const r of ranges) {
+    if (r.length <= budget) push(r);
+    else for (const piece of splitRange(r, budget)) push(piece);
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** Cuts a range at chunk starts into pieces of at most `budget` bytes where chunks allow. */
+function splitRange(r: PlannedRange, budget: number): PlannedRange[] {
+  const pieces: PlannedRange[] = [];
+  let start = r.offset;
+  let chunks: PlannedRange["chunks"] = [];
+  for (const rc of r.chunks) {
+    if (chunks.length > 0 && rc.chunk.end - start > budget) {
+      pieces.push({ offset: start, length: rc.chunk.offset - start, chunks });
+      start = rc.chunk.offset;
+      chunks = [];
+    }
+    chunks.push(rc);
+  }
+  pieces.push({ offset: start, length: r.offset + r.length - start, chunks });
+  return pieces;
+}

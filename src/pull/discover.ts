@@ -1,0 +1,97 @@
+/**
+ * TOC discovery: decides, per layer, between a partial pull (with a verified TOC in hand) and a
+ * full pull, using THE format rule (formats/detect.ts via formats/open.ts). Layers without
+ * annotations are still tried through their footer: the diff_id check at the end makes an
+ * unauthenticated TOC safe to plan with.
+ */
+import { ChunkpullError, FallbackError, FormatError, UnsupportedError } from "../errors.js";
+import { detectFromAnnotations } from "../formats/detect.js";
+import type { RangeSource } from "../formats/layer-index.js";
+import { type AnyChunkedLayer, openChunkedLayer } from "../formats/open.js";
+import { layerCompression } from "../oci/media-types.js";
+import type { Descriptor } from "../oci/types.js";
+import { RangeResponseError } from "../registry/errors.js";
+import type { LayerFormat, VerifyPolicy } from "./types.js";
+
+export type Discovery =
+  | {
+      path: "partial";
+      layer: AnyChunkedLayer;
+      /** How the rebuilt layer is checked: tar-split rebuild against the diff_id, or TOC only. */
+      verified: VerifyPolicy;
+    }
+  | { path: "full"; format: LayerFormat; reason?: string };
+
+export interface DiscoverOptions {
+  verify: VerifyPolicy;
+  strict: boolean;
+  signal?: AbortSignal;
+}
+
+export async function discoverLayer(
+  desc: Descriptor,
+  source: RangeSource,
+  opts: DiscoverOptions,
+): Promise<Discovery> {
+  const compression = layerCompression(desc.mediaType);
+  if (compression === undefined) {
+    throw new UnsupportedError(
+      `layer ${desc.digest} has media type ${desc.mediaType}, not a layer`,
+    );
+  }
+  const plain: LayerFormat = compression === "none" ? "tar" : compression;
+  const detected = detectFromAnnotations(desc.annotations, {
+    strict: opts.strict,
+    mediaType: desc.mediaType,
+  });
+  const annotated = detected.format !== "none";
+  if (!annotated && compression === "none") return { path: "full", format: "tar" };
+
+  let layer: AnyChunkedLayer;
+  try {
+    layer = await openChunkedLayer(source, annotated ? desc.annotations : undefined, {
+      strict: opts.strict,
+      mediaType: desc.mediaType,
+      signal: opts.signal,
+    });
+  } catch (err) {
+    if (!annotated) {
+      // No annotation vouches for anything here: whatever the tail says, a full pull is right.
+      if (err instanceof ChunkpullError && !(err instanceof RangeResponseError)) {
+        return { path: "full", format: plain, reason: footerReason(err) };
+      }
+      if (err instanceof RangeResponseError) {
+        return { path: "full", format: plain, reason: `range requests refused: ${err.message}` };
+      }
+      throw err;
+    }
+    if (err instanceof FallbackError || err instanceof RangeResponseError) {
+      return { path: "full", format: plain, reason: err.message };
+    }
+    throw err;
+  }
+
+  const rebuildable = layer.format === "zstd:chunked" && layer.hasTarSplit;
+  if (rebuildable) return { path: "partial", layer, verified: "diff-id" };
+  const tocTrusted = layer.format === "zstd:chunked" ? layer.tocTrusted : layer.tocVerified;
+  if (opts.verify === "toc" && tocTrusted) return { path: "partial", layer, verified: "toc" };
+  const why =
+    layer.format === "zstd:chunked"
+      ? "zstd:chunked layer without an authenticated tar-split"
+      : `${layer.format} layer (no tar-split)`;
+  return {
+    path: "full",
+    format: layer.format,
+    reason:
+      opts.verify === "toc"
+        ? `${why} and no TOC digest annotation to trust`
+        : `${why}: its tar cannot be checked against the diff_id from ranges (use --verify toc to accept the TOC)`,
+  };
+}
+
+function footerReason(err: ChunkpullError): string {
+  if (err instanceof FormatError && /not a chunked layer/.test(err.message)) {
+    return "no chunked-format annotation or footer";
+  }
+  return `no chunked-format annotation; footer unusable: ${err.message}`;
+}

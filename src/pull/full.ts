@@ -1,0 +1,166 @@
+/**
+ * The full pull: for gzip, zstd, uncompressed and every chunked layer the partial path cannot
+ * take. The blob is streamed (its compressed digest checked by the registry client), decompressed,
+ * hashed against the diff_id, and split into file objects as it goes, so the next image dedupes
+ * against this one: files by digest and, through the same rolling-checksum chunker the
+ * zstd:chunked writer uses, chunks by digest. A tar-split is built on the way, so the layer's
+ * exact tar can later be rebuilt from the store.
+ */
+
+import { pipeline, type Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { createHasher, type Digest } from "../digest.js";
+import { ChunkpullError, DigestMismatchError } from "../errors.js";
+import type { ChunkRef, FileRef } from "../formats/layer-index.js";
+import { readTar } from "../formats/tar/reader.js";
+import type { TarEvent } from "../formats/tar/types.js";
+import { TarSplitBuilder } from "../formats/tarsplit/builder.js";
+import { zstdDecompressStream } from "../formats/zstd-stream.js";
+import { FileChunker } from "../formats/zstdchunked/chunker.js";
+import type { LayerCompression } from "../oci/media-types.js";
+import type { Store } from "../store/store.js";
+
+export interface FullPullResult {
+  diffId: Digest;
+  uncompressedSize: number;
+  files: FileRef[];
+  /** undefined when the tar cannot be described by a tar-split (duplicate paths, sparse files...). */
+  tarSplit?: Buffer;
+  tarSplitProblem?: string;
+}
+
+/** Decompressed bytes of a layer stream. */
+function decompressed(compressed: Readable, compression: LayerCompression): AsyncIterable<Buffer> {
+  // pipeline (not pipe) so a digest error at the end of the blob stream reaches the reader.
+  if (compression === "gzip") return pipeline(compressed, createGunzip(), () => {});
+  if (compression === "zstd") return zstdDecompressStream(compressed);
+  return compressed;
+}
+
+async function* hashed(
+  source: AsyncIterable<Buffer>,
+  hasher: { update(b: Buffer): void },
+  count: { n: number },
+) {
+  for await (const b of source) {
+    hasher.update(b);
+    count.n += b.length;
+    yield b;
+  }
+}
+
+export async function fullPull(
+  compressed: Readable,
+  compression: LayerCompression,
+  expectedDiffId: Digest,
+  store: Store,
+  subject: string,
+): Promise<FullPullResult> {
+  const tarHasher = createHasher();
+  const count = { n: 0 };
+  const tar = hashed(decompressed(compressed, compression), tarHasher, count);
+  const events = readTar(tar)[Symbol.asyncIterator]();
+  let builder: TarSplitBuilder | undefined = new TarSplitBuilder();
+  let tarSplitProblem: string | undefined;
+  const lines: string[] = [];
+  const feed = (ev: TarEvent) => {
+    if (!builder) return;
+    try {
+      const out = builder.push(ev);
+      if (out) lines.push(out);
+    } catch (err) {
+      if (!(err instanceof ChunkpullError)) throw err;
+      builder = undefined;
+      tarSplitProblem = err.message;
+    }
+  };
+  const files: FileRef[] = [];
+
+  /** The payload of the current entry, pulled from the shared event iterator. */
+  async function* payload(size: number): AsyncGenerator<Buffer> {
+    let left = size;
+    while (left > 0) {
+      const next = await events.next();
+      if (next.done || next.value.type !== "data") {
+        throw new ChunkpullError("EFORMAT", `tar ended inside a file (${left} bytes missing)`);
+      }
+      feed(next.value);
+      left -= next.value.data.length;
+      yield next.value.data;
+    }
+  }
+
+  for (;;) {
+    const next = await events.next();
+    if (next.done) break;
+    const ev = next.value;
+    feed(ev);
+    if (ev.type !== "entry") continue;
+    const h = ev.header;
+    if ((h.typeflag !== "0" && h.typeflag !== "7") || h.size === 0) continue;
+    const chunks: ChunkRef[] = [];
+    const { digest } = await store.writeObject(chunked(payload(h.size), chunks));
+    const file: FileRef = { name: h.name, size: h.size, digest, chunks };
+    files.push(file);
+    await store.indexFile(file, digest);
+  }
+  // Drain the decompressor so the registry client sees the whole blob and checks its digest.
+  for await (const _ of tar) {
+    // trailing compressed data that the tar reader did not need
+  }
+  if (builder) {
+    const tail = (builder as TarSplitBuilder).finish();
+    if (tail) lines.push(tail);
+  }
+  const diffId = tarHasher.digest();
+  if (diffId !== expectedDiffId)
+    throw new DigestMismatchError(`layer tar of ${subject}`, expectedDiffId, diffId);
+  return {
+    diffId,
+    uncompressedSize: count.n,
+    files,
+    tarSplit: builder ? Buffer.from(lines.join("")) : undefined,
+    tarSplitProblem,
+  };
+}
+
+/**
+ * Pass a file's bytes through while recording its content-defined chunks (same boundaries and
+ * digests as a zstd:chunked TOC would list), so partial pulls of chunked images reuse them.
+ */
+async function* chunked(source: AsyncIterable<Buffer>, out: ChunkRef[]): AsyncGenerator<Buffer> {
+  const chunker = new FileChunker();
+  let hasher = createHasher();
+  let chunkStart = 0;
+  let pos = 0;
+  const handle = (events: ReturnType<FileChunker["push"]>) => {
+    for (const e of events) {
+      if (e.type === "data") {
+        hasher.update(e.data);
+        pos += e.data.length;
+      } else if (e.type === "cut") {
+        if (pos > chunkStart) {
+          out.push({
+            offset: 0,
+            end: 0,
+            fileOffset: chunkStart,
+            size: pos - chunkStart,
+            digest: hasher.digest(),
+            zeros: false,
+          });
+        }
+        hasher = createHasher();
+        chunkStart = pos;
+      } else {
+        out.push({ offset: 0, end: 0, fileOffset: pos, size: e.length, zeros: true });
+        pos += e.length;
+        chunkStart = pos;
+      }
+    }
+  };
+  for await (const b of source) {
+    handle(chunker.push(b));
+    yield b;
+  }
+  handle(chunker.finish());
+}

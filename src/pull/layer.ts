@@ -1,0 +1,195 @@
+/**
+ * One layer, start to finish: already in the store, partial pull (discover -> plan -> fetch ->
+ * rebuild+verify -> record) or full pull (stream -> verify -> index -> record).
+ */
+import type { Digest } from "../digest.js";
+import type { FileRef } from "../formats/layer-index.js";
+import { layerCompression } from "../oci/media-types.js";
+import type { Descriptor } from "../oci/types.js";
+import type { RegistryClient } from "../registry/client.js";
+import type { BlobRef } from "../registry/context.js";
+import { RangeResponseError } from "../registry/errors.js";
+import type { Store } from "../store/store.js";
+import { discoverLayer } from "./discover.js";
+import { fetchPlan } from "./fetch.js";
+import { fullPull } from "./full.js";
+import { lookupStore } from "./lookup.js";
+import { planLayer } from "./plan.js";
+import { filesByCleanPath, rebuildAndVerify } from "./rebuild.js";
+import type { LayerFormat, LayerResult, ProgressEvent, VerifyPolicy } from "./types.js";
+
+export interface LayerContext {
+  client: RegistryClient;
+  store: Store;
+  repo: { registry: string; repository: string };
+  verify: VerifyPolicy;
+  strict: boolean;
+  concurrency: number;
+  batchBytes: number;
+  signal?: AbortSignal;
+  progress: (e: ProgressEvent) => void;
+}
+
+/** The files index kept with every layer record: enough to rebuild the tar from the store. */
+function filesIndex(format: string, files: readonly FileRef[], tocDigest?: Digest): Buffer {
+  const list = files.map((f) => ({ name: f.name, size: f.size, digest: f.digest }));
+  return Buffer.from(JSON.stringify({ version: 1, format, tocDigest, files: list }));
+}
+
+const storePolicy = (v: VerifyPolicy) => (v === "diff-id" ? "diff_id" : "toc");
+
+export async function pullLayer(
+  ctx: LayerContext,
+  desc: Descriptor,
+  diffId: Digest,
+): Promise<LayerResult> {
+  const base = {
+    digest: desc.digest,
+    diffId,
+    mediaType: desc.mediaType,
+    size: desc.size,
+    bytesFetched: 0,
+    requests: 0,
+    ranges: 0,
+    filesTotal: 0,
+    filesFromStore: 0,
+    chunksFromStore: 0,
+  };
+  const stored = await ctx.store.getLayer(diffId);
+  if (stored && (stored.record.verified === "diff_id" || ctx.verify === "toc")) {
+    ctx.progress({
+      kind: "layer-done",
+      layer: desc.digest,
+      message: `${desc.digest}: already in the store`,
+    });
+    return {
+      ...base,
+      format: stored.record.format as LayerFormat,
+      mode: "cached",
+      verified: stored.record.verified === "diff_id" ? "diff-id" : "toc",
+    };
+  }
+  const blob: BlobRef = { ...ctx.repo, digest: desc.digest, size: desc.size };
+  const source = ctx.client.rangeSource(blob, desc.size);
+  const discovery = await discoverLayer(desc, source, {
+    verify: ctx.verify,
+    strict: ctx.strict,
+    signal: ctx.signal,
+  });
+  if (discovery.path === "partial") {
+    const { layer, verified } = discovery;
+    const hits = await lookupStore(layer.files, ctx.store);
+    const plan = planLayer(layer.files, hits.haveFile, hits.haveChunk, { blobSize: desc.size });
+    const t = plan.totals;
+    ctx.progress({
+      kind: "plan",
+      layer: desc.digest,
+      message: `${desc.digest}: ${layer.format}, ${t.files} files (${t.filesFromStore} in store), ${t.remoteChunks} chunks to fetch in ${t.rangeCount} ranges (${t.bytesToFetch} bytes)`,
+    });
+    try {
+      const fetched = await fetchPlan(layer, plan, source, ctx.store, {
+        batchBytes: ctx.batchBytes,
+        concurrency: ctx.concurrency,
+        signal: ctx.signal,
+      });
+      let uncompressedSize = 0;
+      const tarSplit =
+        layer.format === "zstd:chunked" ? (layer.tarSplit ?? layer.legacyTarSplit) : undefined;
+      if (verified === "diff-id") {
+        ctx.progress({
+          kind: "verify",
+          layer: desc.digest,
+          message: `${desc.digest}: rebuilding the tar to check the diff_id`,
+        });
+        const r = await rebuildAndVerify(
+          tarSplit!,
+          filesByCleanPath(layer.files),
+          ctx.store,
+          diffId,
+          desc.digest,
+        );
+        uncompressedSize = r.size;
+      } else if (layer.format !== "zstd:chunked") {
+        uncompressedSize = layer.uncompressedSize ?? 0;
+      }
+      await ctx.store.putLayer(
+        {
+          diffId,
+          compressedDigest: desc.digest,
+          mediaType: desc.mediaType,
+          format: layer.format,
+          tocDigest: layer.tocDigest,
+          verified: storePolicy(verified),
+          objects: layer.files.map((f) => f.digest),
+          uncompressedSize,
+        },
+        filesIndex(layer.format, layer.files, layer.tocDigest),
+        tarSplit ?? Buffer.alloc(0),
+      );
+      return {
+        ...base,
+        format: layer.format,
+        mode: "partial",
+        ranges: fetched.ranges,
+        filesTotal: t.files,
+        filesFromStore: t.filesFromStore,
+        chunksFromStore: t.chunksFromStore,
+        verified,
+      };
+    } catch (err) {
+      // A server that refuses even single ranges: the blob itself is still there in full.
+      if (!(err instanceof RangeResponseError)) throw err;
+      return full(
+        ctx,
+        desc,
+        diffId,
+        blob,
+        base,
+        layer.format,
+        `range requests failed: ${err.message}`,
+      );
+    }
+  }
+  return full(ctx, desc, diffId, blob, base, discovery.format, discovery.reason);
+}
+
+async function full(
+  ctx: LayerContext,
+  desc: Descriptor,
+  diffId: Digest,
+  blob: BlobRef,
+  base: Omit<LayerResult, "format" | "mode" | "verified">,
+  format: LayerFormat,
+  reason: string | undefined,
+): Promise<LayerResult> {
+  if (reason)
+    ctx.progress({
+      kind: "fallback",
+      layer: desc.digest,
+      message: `${desc.digest}: full pull: ${reason}`,
+    });
+  const compression = layerCompression(desc.mediaType) ?? "none";
+  const stream = await ctx.client.openBlob(blob, { signal: ctx.signal });
+  const r = await fullPull(stream, compression, diffId, ctx.store, desc.digest);
+  await ctx.store.putLayer(
+    {
+      diffId,
+      compressedDigest: desc.digest,
+      mediaType: desc.mediaType,
+      format,
+      verified: "diff_id",
+      objects: r.files.map((f) => f.digest),
+      uncompressedSize: r.uncompressedSize,
+    },
+    filesIndex(format, r.files),
+    r.tarSplit ?? Buffer.alloc(0),
+  );
+  return {
+    ...base,
+    format,
+    mode: "full",
+    filesTotal: r.files.length,
+    verified: "diff-id",
+    ...(reason ? { fallbackReason: reason } : {}),
+  };
+}

@@ -1,0 +1,41 @@
+/** Gathers, before planning, which of a layer's files and chunks the store already holds. */
+import pLimit from "p-limit";
+import type { Digest } from "../digest.js";
+import type { FileRef } from "../formats/layer-index.js";
+import type { Store } from "../store/store.js";
+import { lookupDigest } from "./plan.js";
+
+const LOOKUP_CONCURRENCY = 32;
+
+export interface StoreHits {
+  haveFile: Set<Digest>;
+  haveChunk: Set<Digest>;
+}
+
+export async function lookupStore(files: readonly FileRef[], store: Store): Promise<StoreHits> {
+  const limit = pLimit(LOOKUP_CONCURRENCY);
+  const haveFile = new Set<Digest>();
+  const haveChunk = new Set<Digest>();
+  const fileDigests = new Set(files.map((f) => f.digest));
+  const chunkDigests = new Set<Digest>();
+  for (const f of files) {
+    if (f.chunks.length < 2) continue; // a single chunk is the whole file: the file lookup covers it
+    for (const c of f.chunks) {
+      const d = c.zeros ? undefined : lookupDigest(f, c);
+      if (d && !fileDigests.has(d)) chunkDigests.add(d);
+    }
+  }
+  await Promise.all([
+    ...[...fileDigests].map((d) =>
+      limit(async () => {
+        if (await store.hasObject(d)) haveFile.add(d);
+      }),
+    ),
+    ...[...chunkDigests].map((d) =>
+      limit(async () => {
+        if (await store.hasChunk(d)) haveChunk.add(d);
+      }),
+    ),
+  ]);
+  return { haveFile, haveChunk };
+}

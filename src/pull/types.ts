@@ -1,0 +1,76 @@
+/** The public vocabulary of a pull: options in, result out, progress along the way. */
+import type { Digest } from "../digest.js";
+import type { ImageConfig, Platform } from "../oci/types.js";
+import type { RegistryClient } from "../registry/client.js";
+import type { Store } from "../store/store.js";
+
+/**
+ * `diff-id` (default): a layer is accepted only when its rebuilt tar hashes to the config's
+ * rootfs.diff_ids entry; layers that cannot be rebuilt from ranges are pulled in full.
+ * `toc`: layers without a tar-split (eStargz, old zstd:chunked) may be partial-pulled on the
+ * strength of the TOC digest and the per-file digests; the result says which policy held.
+ */
+export type VerifyPolicy = "diff-id" | "toc";
+
+export type LayerFormat = "zstd:chunked" | "estargz" | "estargz-zstd" | "gzip" | "zstd" | "tar";
+
+/** `cached`: the store already had the layer; nothing of it was fetched. */
+export type LayerMode = "partial" | "full" | "cached";
+
+export interface ProgressEvent {
+  kind: "resolve" | "layer-start" | "plan" | "fetch" | "verify" | "layer-done" | "fallback";
+  layer?: Digest;
+  message: string;
+  bytesFetched?: number;
+}
+
+export interface PullOptions {
+  /** A store directory or an open store; default `$XDG_CACHE_HOME/chunkpull`. */
+  store?: string | Store;
+  /** `os/arch[/variant]` or a Platform; default: this host. */
+  platform?: string | Platform;
+  plainHttp?: boolean;
+  credentials?: { username: string; password: string };
+  verify?: VerifyPolicy;
+  /** Range requests in flight per layer (default 4). */
+  concurrency?: number;
+  /** Reject layers carrying both zstd:chunked and eStargz TOC annotations. */
+  strictFormat?: boolean;
+  /** Use this client (and its options) instead of creating one. */
+  client?: RegistryClient;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Byte budget of one batch of ranges (bounds memory; default 16 MiB). */
+  batchBytes?: number;
+}
+
+export interface LayerResult {
+  digest: Digest;
+  diffId: Digest;
+  mediaType: string;
+  /** Compressed size from the descriptor. */
+  size: number;
+  format: LayerFormat;
+  mode: LayerMode;
+  bytesFetched: number;
+  requests: number;
+  ranges: number;
+  filesTotal: number;
+  filesFromStore: number;
+  chunksFromStore: number;
+  /** The policy that vouches for the stored layer. */
+  verified: VerifyPolicy;
+  /** Why a chunked layer was pulled in full, if it was. */
+  fallbackReason?: string;
+}
+
+export interface PullResult {
+  reference: string;
+  manifestDigest: Digest;
+  configDigest: Digest;
+  config: ImageConfig;
+  platform: string;
+  layers: LayerResult[];
+  bytesFetched: number;
+  requests: number;
+}
