@@ -1,0 +1,158 @@
+/**
+ * Deterministic tar layers for the sample app: a base layer identical in every version and an
+ * app layer whose files mostly stay the same from one version to the next (a few change, one is
+ * added, one removed) — what a partial pull can deduplicate.
+ */
+import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from "../../src/formats/tar/writer.js";
+
+export interface ContentOptions {
+  /** Regular files in the app layer. Default 40. */
+  appFiles: number;
+  /** Average file size in bytes. Default 48 KiB. */
+  fileSize: number;
+  /** Base seed; same seed, same bytes. Default 1. */
+  seed: number;
+}
+
+const MTIME = 1_700_000_000;
+const WORDS = [
+  "layer",
+  "chunk",
+  "digest",
+  "registry",
+  "manifest",
+  "config",
+  "index",
+  "blob",
+  "range",
+  "tar",
+  "zstd",
+  "gzip",
+  "frame",
+  "offset",
+  "length",
+  "verify",
+  "store",
+  "pull",
+  "push",
+  "image",
+];
+
+/** xorshift32: tiny, deterministic, good enough for test content. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+/** Half text-like (compressible), half random bytes, so compressed sizes look realistic. */
+export function fileContent(seed: number, size: number): Buffer {
+  const next = rng(seed);
+  const out = Buffer.alloc(size);
+  let i = 0;
+  while (i < size) {
+    if (next() % 2 === 0) {
+      const word = `${WORDS[next() % WORDS.length]} `;
+      i += out.write(word.slice(0, size - i), i, "latin1");
+    } else {
+      const n = Math.min(size - i, 16 + (next() % 48));
+      for (let k = 0; k < n; k++) out[i + k] = next() & 0xff;
+      i += n;
+    }
+  }
+  return out;
+}
+
+type Entry =
+  | { kind: "dir"; name: string }
+  | { kind: "file"; name: string; data: Buffer; mode?: number }
+  | { kind: "symlink"; name: string; target: string };
+
+function* tarOf(entries: Entry[]): Generator<Buffer> {
+  for (const e of entries) {
+    const common = { name: e.name, mtime: MTIME, uname: "root", gname: "root" };
+    if (e.kind === "dir") {
+      yield encodeTarHeader({ ...common, typeflag: "5", mode: 0o755 });
+    } else if (e.kind === "symlink") {
+      yield encodeTarHeader({ ...common, typeflag: "2", mode: 0o777, linkname: e.target });
+    } else {
+      yield encodeTarHeader({
+        ...common,
+        typeflag: "0",
+        mode: e.mode ?? 0o644,
+        size: e.data.length,
+      });
+      yield e.data;
+      yield tarPadding(e.data.length);
+    }
+  }
+  yield END_OF_ARCHIVE;
+}
+
+/** The base layer: the same bytes for every version. */
+export function baseLayerTar(opts: ContentOptions): Buffer[] {
+  const entries: Entry[] = [
+    { kind: "dir", name: "etc/" },
+    {
+      kind: "file",
+      name: "etc/os-release",
+      data: Buffer.from('NAME="chunkpull sample"\nID=sample\n'),
+    },
+    { kind: "dir", name: "usr/" },
+    { kind: "dir", name: "usr/lib/" },
+  ];
+  for (let i = 0; i < 8; i++) {
+    entries.push({
+      kind: "file",
+      name: `usr/lib/libsample${i}.so`,
+      data: fileContent(opts.seed * 7919 + i, opts.fileSize * 2),
+      mode: 0o755,
+    });
+  }
+  entries.push({ kind: "symlink", name: "usr/lib/libsample.so", target: "libsample0.so" });
+  return [...tarOf(entries)];
+}
+
+/**
+ * The app layer of `version` (1-based). File i has revision 0 until a version changes it:
+ * every version rewrites files whose index ≡ version (mod 10), adds `plugins/v<version>.bin`
+ * and drops the previous version's plugin, so consecutive versions share ~90% of their bytes.
+ */
+export function appLayerTar(version: number, opts: ContentOptions): Buffer[] {
+  const entries: Entry[] = [
+    { kind: "dir", name: "app/" },
+    { kind: "dir", name: "app/bin/" },
+    { kind: "dir", name: "app/data/" },
+    { kind: "dir", name: "app/plugins/" },
+  ];
+  entries.push({
+    kind: "file",
+    name: "app/VERSION",
+    data: Buffer.from(`${version}\n`),
+  });
+  for (let i = 0; i < opts.appFiles; i++) {
+    let revision = 0;
+    for (let v = 2; v <= version; v++) if (i % 10 === v % 10) revision = v;
+    const size = Math.max(1, Math.floor(opts.fileSize * (0.25 + ((i * 37) % 100) / 66)));
+    const dir = i === 0 ? "app/bin" : "app/data";
+    entries.push({
+      kind: "file",
+      name: i === 0 ? `${dir}/app` : `${dir}/file${String(i).padStart(3, "0")}.dat`,
+      data: fileContent(opts.seed * 1_000_003 + i * 101 + revision, size),
+      mode: i === 0 ? 0o755 : 0o644,
+    });
+  }
+  entries.push({
+    kind: "file",
+    name: `app/plugins/v${version}.bin`,
+    data: fileContent(opts.seed * 31 + version * 977, opts.fileSize),
+  });
+  entries.push({ kind: "symlink", name: "app/current", target: "bin/app" });
+  return [...tarOf(entries)];
+}
