@@ -92,17 +92,22 @@ async function createHeld(path: string, timings: LockTimings): Promise<Held> {
   };
 }
 
-/** Register a pull; waits while a live gc holds the store. */
+/**
+ * Register a pull; waits while a live gc holds the store. With `alreadyHolding` (this process
+ * holds another marker on the store) the gc check is skipped: no gc can be collecting while that
+ * marker exists, and waiting would deadlock against a gc that waits for it.
+ */
 export async function acquirePull(
   pullsDir: string,
   gcLock: string,
   timings: LockTimings,
+  alreadyHolding = false,
 ): Promise<Held> {
   const deadline = Date.now() + timings.waitMs;
   for (;;) {
     const marker = join(pullsDir, `${process.pid}-${randomBytes(8).toString("hex")}`);
     const held = await createHeld(marker, timings);
-    if (!(await isLive(gcLock, timings))) return held;
+    if (alreadyHolding || !(await isLive(gcLock, timings))) return held;
     await held.release();
     if (Date.now() >= deadline) {
       throw new StoreBusyError(`store is being garbage-collected (${gcLock}); gave up waiting`);

@@ -2,13 +2,13 @@
  * The content-addressed store shared by all images: file objects, chunk pointers and layer
  * records in one directory, with the filesystem as the only index (docs/store.md).
  */
-import { lstat, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { link, lstat, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { algorithmOf, type Digest, parseDigest } from "../digest.js";
 import { DigestMismatchError, FormatError, UnsupportedError, UsageError } from "../errors.js";
 import type { FileRef } from "../formats/layer-index.js";
-import { commitTemp, discardTemp, writeTemp } from "./atomic.js";
+import { commitTemp, discardTemp, tempName, writeTemp } from "./atomic.js";
 import { exists, findChunk, putPointer, readPointer } from "./chunks.js";
 import { collectGarbage, walkFanOut } from "./gc.js";
 import { type Bytes, getLayer, listLayers, putLayer, removeLayer } from "./layers.js";
@@ -33,11 +33,14 @@ export interface PullHandle {
   end(): Promise<void>;
 }
 
+/** Pull markers this process holds, per store root (nested pulls must not wait for gc). */
+const pullsHeld = new Map<string, number>();
+
 /** Pointer writes in flight per indexFile call: enough to hide per-file syscall latency. */
 const INDEX_CONCURRENCY = 16;
 
 export async function openStore(dir?: string, options: StoreOptions = {}): Promise<Store> {
-  const layout = new StoreLayout(dir ?? defaultStoreDir());
+  const layout = new StoreLayout(resolve(dir ?? defaultStoreDir()));
   for (const d of [
     layout.objectsDir,
     layout.chunksDir,
@@ -47,9 +50,14 @@ export async function openStore(dir?: string, options: StoreOptions = {}): Promi
   ]) {
     await mkdir(d, { recursive: true });
   }
-  await writeFile(layout.versionFile, `${STORE_VERSION}\n`, { flag: "wx" }).catch((err) => {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  });
+  // Created by link(2) from a complete temp file, so a racing opener never reads it half-written.
+  const tmp = tempName(layout.tmpDir);
+  await writeFile(tmp, `${STORE_VERSION}\n`, { flag: "wx" });
+  await link(tmp, layout.versionFile)
+    .catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EEXIST") throw err;
+    })
+    .finally(() => discardTemp(tmp));
   const version = (await readFile(layout.versionFile, "utf8")).trim();
   if (version !== STORE_VERSION) {
     throw new UnsupportedError(
@@ -194,8 +202,19 @@ export class Store {
 
   /** Register a pull (waits while gc runs). Every writer must hold one while it writes. */
   async beginPull(): Promise<PullHandle> {
-    const held = await acquirePull(this.layout.pullsDir, this.layout.gcLock, this.timings);
-    return { end: () => held.release() };
+    const root = this.layout.root;
+    const holding = (pullsHeld.get(root) ?? 0) > 0;
+    const held = await acquirePull(this.layout.pullsDir, this.layout.gcLock, this.timings, holding);
+    pullsHeld.set(root, (pullsHeld.get(root) ?? 0) + 1);
+    let ended = false;
+    return {
+      end: async () => {
+        if (ended) return;
+        ended = true;
+        pullsHeld.set(root, pullsHeld.get(root)! - 1);
+        await held.release();
+      },
+    };
   }
 
   /** Remove what no layer record references; waits for active pulls (see docs/store.md). */

@@ -128,4 +128,15 @@ describe("gc", () => {
     await pull.end();
     await store.gc();
   });
+
+  it("lets a nested pull start while gc waits for the outer one", async () => {
+    const store = await tempStore({ timings: FAST });
+    const outer = await store.beginPull();
+    const gc = store.gc();
+    await new Promise((r) => setTimeout(r, 50)); // gc now holds the lock and waits
+    const inner = await store.beginPull();
+    await inner.end();
+    await outer.end();
+    await gc;
+  });
 });
