@@ -5,7 +5,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { digestOf } from "../../src/digest.js";
-import { StoreBusyError } from "../../src/errors.js";
+import { FormatError, StoreBusyError } from "../../src/errors.js";
 import { layerInput, listDir, runChild, tempStore } from "./helpers.js";
 
 const FAST = { pollMs: 10, waitMs: 5000 };
@@ -138,5 +138,22 @@ describe("gc", () => {
     await inner.end();
     await outer.end();
     await gc;
+  });
+
+  it("refuses to collect when a layer record is damaged", async () => {
+    const store = await tempStore({ timings: FAST });
+    const obj = await store.writeObject(randomBytes(100));
+    const input = layerInput([obj.digest]);
+    await store.putLayer(input, Buffer.from("t"), Buffer.from("s"));
+    const orphan = await store.writeObject(randomBytes(100));
+    await writeFile(join(store.layout.layerDir(input.diffId), "record.json"), "{damaged");
+    await assert.rejects(store.gc(), FormatError);
+    assert.ok(await store.hasObject(obj.digest));
+    assert.ok(await store.hasObject(orphan.digest), "nothing deleted");
+    assert.equal(
+      await listDir(store.root).then((l) => l.includes("gc.lock")),
+      false,
+      "lock released",
+    );
   });
 });
