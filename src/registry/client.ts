@@ -40,6 +40,7 @@ import {
 import { redirectLayer } from "./redirect.js";
 import { type RetryOptions, retryLayer } from "./retry.js";
 import { type TlsOptions, Transport, type TransportStats } from "./transport.js";
+import { warningLayer } from "./warnings.js";
 
 export interface RegistryClientOptions {
   /** Plain HTTP for all registries, or per host. Default: only loopback hosts (localhost, 127.x, ::1). */
@@ -72,6 +73,8 @@ export interface RegistryClientOptions {
   signal?: AbortSignal;
   /** Credential helper runner (tests). */
   runCredentialHelper?: HelperRunner;
+  /** Called once per distinct registry `Warning: 299` text (registries SHOULD have them shown to users). */
+  onWarning?: (text: string) => void;
   /** Environment for auth file lookup (tests). */
   env?: NodeJS.ProcessEnv;
 }
@@ -98,7 +101,10 @@ export class RegistryClient {
     });
     const retry: RetryOptions =
       typeof options.retries === "number" ? { retries: options.retries } : (options.retries ?? {});
-    const below: Send = redirectLayer()(retryLayer(retry)(this.transport.send));
+    const transport: Send = options.onWarning
+      ? warningLayer(options.onWarning)(this.transport.send)
+      : this.transport.send;
+    const below: Send = redirectLayer()(retryLayer(retry)(transport));
     this.tokens = new TokenSource(below, { oauth2: options.oauth2 });
     const credentials = new CredentialStore({
       credentials: options.credentials,

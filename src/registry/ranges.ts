@@ -68,8 +68,10 @@ function rangeHeader(ranges: ByteRange[]): string {
 class RangeJob {
   readonly missing = new Set<number>();
   readonly subject: string;
-  private readonly controller = new AbortController();
-  readonly signal: AbortSignal;
+  /** Aborts sibling requests of the current run when one of them fails for good. */
+  private controller = new AbortController();
+  signal: AbortSignal;
+  private readonly userSignal: AbortSignal | undefined;
 
   constructor(
     readonly ctx: RegistryContext,
@@ -85,6 +87,12 @@ class RangeJob {
     ranges.forEach((r, i) => {
       if (r.length > 0) this.missing.add(i);
     });
+  }
+
+  private linkSignal(): AbortSignal {
+    return this.userSignal
+      ? AbortSignal.any([this.userSignal, this.controller.signal])
+      : this.controller.signal;
   }
 
   async deliver(targets: Target[]): Promise<void> {
@@ -114,6 +122,10 @@ class RangeJob {
   }
 
   async run(origin: string): Promise<void> {
+    // Each origin (mirror, then registry) gets a fresh controller: a failure on a mirror must
+    // not abort the requests to the next origin.
+    this.controller = new AbortController();
+    this.signal = this.linkSignal();
     const retries = this.ctx.retry.retries ?? 4;
     let failures = 0;
     let lastError: unknown;
