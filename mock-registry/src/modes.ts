@@ -9,6 +9,7 @@ export const DEFAULT_MODES: Readonly<BehaviourModes> = Object.freeze({
   multiRange: "multipart",
   colonBoundary: false,
   ignoreRange: false,
+  closedRangesOnly: false,
   acceptRanges: true,
   resetAfterBytes: null,
   bandwidthBytesPerSecond: 0,

@@ -76,7 +76,7 @@ function goRangeError(ctx: RequestContext, blob: BlobSource, message: string): v
   res.write(body, () => res.socket?.end());
 }
 
-/** Answer a multi-range request the way a non-Go server in front of a registry would. */
+/** Refuse a range set the way a non-Go server in front of a registry would. */
 function rejectMultiRange(ctx: RequestContext, blob: BlobSource, status: number): void {
   const { res } = ctx;
   for (const h of ["Etag", "Cache-Control", "Docker-Content-Digest", "Content-Type"]) {
@@ -139,6 +139,9 @@ export async function serveBlob(
   }
 
   const header = modes.ignoreRange ? undefined : effectiveRangeHeader(ctx, etag);
+  if (modes.closedRangesOnly && header !== undefined && !/^bytes=\d+-\d+$/.test(header)) {
+    return rejectMultiRange(ctx, blob, 416);
+  }
   const parsed = parseRange(header, blob.size);
   let ranges: ByteRange[] = [];
   if (parsed.kind === "invalid") return goRangeError(ctx, blob, "invalid range");

@@ -47,6 +47,11 @@ export interface BehaviourModes {
   colonBoundary: boolean;
   /** Ignore the Range header entirely: always 200 full body (Harbor proxy cache). Default false. */
   ignoreRange: boolean;
+  /**
+   * Accept only one closed range `bytes=N-M` (go-containerregistry's test registry): open,
+   * suffix and multiple ranges get 416. Default false.
+   */
+  closedRangesOnly: boolean;
   /** Send `Accept-Ranges: bytes` on blob answers. Default true. */
   acceptRanges: boolean;
   /** Destroy the socket after this many body bytes of a blob GET (null = never). Default null. */

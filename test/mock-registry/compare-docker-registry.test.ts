@@ -126,6 +126,22 @@ describe("range answers match docker-registry byte for byte", { skip }, () => {
     }
   });
 
+  test("startDockerRegistry with htpasswd: 401 without credentials, 200 with them", async () => {
+    const secured = await startDockerRegistry({ htpasswd: { user: "alice", password: "pw" } });
+    try {
+      const no = await raw(`${secured.url}/v2/`);
+      assert.equal(no.status, 401);
+      assert.match(String(no.headers["www-authenticate"]), /^Basic realm=/);
+      const auth = `Basic ${Buffer.from("alice:pw").toString("base64")}`;
+      assert.equal(
+        (await raw(`${secured.url}/v2/`, { headers: { Authorization: auth } })).status,
+        200,
+      );
+    } finally {
+      await secured.close();
+    }
+  });
+
   test("no Range, If-Range with matching and stale ETag, If-None-Match", async () => {
     const path = `/v2/cmp/blob/blobs/${sha(blob)}`;
     await compare(path, {});

@@ -88,6 +88,19 @@ describe("behaviour modes", () => {
     assert.equal(n.headers["accept-ranges"], undefined);
   });
 
+  test("closedRangesOnly: bytes=N-M works, open/suffix/multi get 416", async () => {
+    reg.setModes({ closedRangesOnly: true });
+    const ok = await raw(path, { headers: { Range: "bytes=10-19" } });
+    assert.equal(ok.status, 206);
+    assert.deepEqual(ok.body, blob.subarray(10, 20));
+    for (const h of ["bytes=10-", "bytes=-10", TWO]) {
+      const r = await raw(path, { headers: { Range: h } });
+      assert.equal(r.status, 416, h);
+      assert.equal(r.headers["content-range"], "bytes */20000", h);
+    }
+    assert.equal((await raw(path)).status, 200);
+  });
+
   test("resetAfterBytes cuts the connection after exactly N body bytes", async () => {
     reg.setModes({ resetAfterBytes: 5000 });
     const r = await raw(path);
