@@ -25,6 +25,8 @@ import {
   type FetchedManifest,
   type GetManifestOptions,
   getManifest,
+  headManifest,
+  type ManifestHead,
   type ResolvedImage,
   type ResolveOptions,
   resolveImage,
@@ -151,6 +153,11 @@ export class RegistryClient {
     options: GetManifestOptions = {},
   ): Promise<FetchedManifest> {
     return getManifest(this.ctx, repo, ref, { ...options, signal: this.signal(options.signal) });
+  }
+
+  /** A tag's digest, media type and size via HEAD (GET when HEAD is refused). */
+  headManifest(repo: RepositoryRef, ref: string, signal?: AbortSignal): Promise<ManifestHead> {
+    return headManifest(this.ctx, repo, ref, this.signal(signal));
   }
 
   /** Reference -> platform manifest -> config, verified. */

@@ -5,7 +5,7 @@
  */
 import { algorithmOf, type Digest, digestOf, isDigest } from "../digest.js";
 import { DigestMismatchError, FormatError, LimitExceededError } from "../errors.js";
-import { MANIFEST_ACCEPT } from "../oci/media-types.js";
+import { MANIFEST_ACCEPT, stripParameters } from "../oci/media-types.js";
 import { hostPlatform, type SelectOptions, selectPlatform } from "../oci/platform.js";
 import type {
   ImageConfig,
@@ -98,6 +98,48 @@ export async function getManifest(
     const document = parseManifestDocument(bytes, header(res, "content-type"), subject);
     return { digest, mediaType: document.mediaType, bytes, document };
   });
+}
+
+export interface ManifestHead {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+}
+
+/**
+ * Resolve a tag to its digest without downloading the manifest (Docker Hub does not count HEAD
+ * as a pull). Falls back to GET when HEAD is refused (405) or the answer lacks
+ * Docker-Content-Digest.
+ */
+export async function headManifest(
+  ctx: RegistryContext,
+  repo: RepositoryRef,
+  ref: string,
+  signal?: AbortSignal,
+): Promise<ManifestHead> {
+  const subject = describeRef(repo, ref);
+  const viaHead = await withOrigins(ctx, repo.registry, async (origin) => {
+    const res = await ctx.send({
+      method: "HEAD",
+      url: new URL(`/v2/${repo.repository}/manifests/${ref}`, origin),
+      headers: { accept: MANIFEST_ACCEPT.join(", ") },
+      scope: repositoryScope(repo.repository),
+      signal,
+    });
+    await res.dump();
+    if (res.status === 405) return undefined;
+    if (res.status !== 200) throw await responseError(res, subject);
+    const digest = header(res, "docker-content-digest");
+    const size = Number(header(res, "content-length"));
+    const mediaType = header(res, "content-type");
+    if (!digest || !isDigest(digest) || !Number.isSafeInteger(size) || !mediaType) return undefined;
+    if (isDigest(ref) && digest !== ref)
+      throw new DigestMismatchError(`${subject} (HEAD)`, ref, digest);
+    return { digest, size, mediaType: stripParameters(mediaType) };
+  });
+  if (viaHead) return viaHead;
+  const got = await getManifest(ctx, repo, ref, { signal });
+  return { digest: got.digest, mediaType: got.mediaType, size: got.bytes.length };
 }
 
 /** GET a small blob (config) into memory, verifying size and digest. */
