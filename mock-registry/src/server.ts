@@ -140,7 +140,7 @@ async function handleRegistry(
     return sendError(ctx, stop.status, "UNAVAILABLE", `server error burst (mode serverErrors)`);
   }
   if (r.kind === "not-found")
-    return sendError(ctx, 404, "NOT_FOUND", `no route for ${rawPath.slice(0, 200)}`);
+    return sendError(ctx, 404, "UNSUPPORTED", `no endpoint for ${rawPath.slice(0, 200)}`);
   if (r.kind === "name-invalid") {
     return sendError(ctx, 400, "NAME_INVALID", "invalid repository name", {
       name: r.repo.slice(0, 300),

@@ -160,6 +160,7 @@ describe("auth modes", () => {
           tokenField: "access_token",
           noChallenge: true,
           omitExpiresIn: true,
+          issuedAt: false,
           insufficientScopeStatus: 403,
           anonymousPull: false,
           access: [
@@ -179,6 +180,7 @@ describe("auth modes", () => {
         const anon = await getToken(c, "repository:team/public:pull");
         assert.equal(anon.body["token"], undefined);
         assert.equal(anon.body["expires_in"], undefined);
+        assert.equal(anon.body["issued_at"], undefined);
         const anonH = { Authorization: `Bearer ${anon.body["access_token"]}` };
         assert.equal(
           (await raw(`${reg.url}/v2/team/public/blobs/${d}`, { headers: anonH })).status,
