@@ -7,6 +7,7 @@ import type { Readable } from "node:stream";
 import pLimit from "p-limit";
 import type { Digest } from "../digest.js";
 import type { ByteRange, RangeSource } from "../formats/layer-index.js";
+import type { Platform } from "../oci/types.js";
 import type { Reference } from "../reference.js";
 import { Authenticator } from "./auth/auth-layer.js";
 import { CredentialStore, type Credentials, type HelperRunner } from "./auth/credentials.js";
@@ -160,12 +161,13 @@ export class RegistryClient {
     return headManifest(this.ctx, repo, ref, this.signal(signal));
   }
 
-  /** Reference -> platform manifest -> config, verified. */
-  resolveImage(ref: Reference, options: ResolveOptions = {}): Promise<ResolvedImage> {
-    return resolveImage(this.ctx, ref, ref.manifestRef, {
-      ...options,
-      signal: this.signal(options.signal),
-    });
+  /**
+   * Reference -> platform manifest -> config, verified. The second argument is either options
+   * or just the wanted platform (default: this host's).
+   */
+  resolveImage(ref: Reference, options: ResolveOptions | Platform = {}): Promise<ResolvedImage> {
+    const o: ResolveOptions = isPlatform(options) ? { platform: options } : options;
+    return resolveImage(this.ctx, ref, ref.manifestRef, { ...o, signal: this.signal(o.signal) });
   }
 
   /** A verified stream of the whole blob (errors with DigestMismatchError at the end if the bytes are wrong). */
@@ -217,6 +219,10 @@ export class RegistryClient {
   close(): Promise<void> {
     return this.transport.close();
   }
+}
+
+function isPlatform(o: ResolveOptions | Platform): o is Platform {
+  return typeof (o as Platform).architecture === "string" && typeof (o as Platform).os === "string";
 }
 
 export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {

@@ -72,6 +72,8 @@ class RangeJob {
   private controller = new AbortController();
   signal: AbortSignal;
   private readonly userSignal: AbortSignal | undefined;
+  /** The first failure that ends the job (not a retryable network error). */
+  private fatal: unknown;
 
   constructor(
     readonly ctx: RegistryContext,
@@ -81,9 +83,8 @@ class RangeJob {
     userSignal: AbortSignal | undefined,
   ) {
     this.subject = blobSubject(blob);
-    this.signal = userSignal
-      ? AbortSignal.any([userSignal, this.controller.signal])
-      : this.controller.signal;
+    this.userSignal = userSignal;
+    this.signal = this.linkSignal();
     ranges.forEach((r, i) => {
       if (r.length > 0) this.missing.add(i);
     });
@@ -126,6 +127,7 @@ class RangeJob {
     // not abort the requests to the next origin.
     this.controller = new AbortController();
     this.signal = this.linkSignal();
+    this.fatal = undefined;
     const retries = this.ctx.retry.retries ?? 4;
     let failures = 0;
     let lastError: unknown;
@@ -135,32 +137,36 @@ class RangeJob {
       const cap = this.ctx.capabilities.get(capKey);
       const capBefore = JSON.stringify(cap);
       const pending = [...this.missing].sort((a, b) => a - b);
-      // Batches record their failures instead of rejecting, so one bad answer never leaves
-      // siblings running unobserved; fatal ones abort the siblings below.
+      // Batches record their failures instead of rejecting; the first fatal one aborts its
+      // siblings at once so no request keeps running unobserved.
       const failed: unknown[] = [];
+      const record = (e: unknown) => {
+        failed.push(e);
+        if (this.fatal === undefined && (isAbortError(e) || !isRetryableNetworkError(e))) {
+          this.fatal = e;
+          this.controller.abort(e);
+        }
+      };
       if (cap.mode === "none") {
-        await this.ctx.limit(() =>
-          this.wholeBody(origin, pending).catch((e) => void failed.push(e)),
-        );
+        await this.ctx.limit(() => this.wholeBody(origin, pending).catch(record));
       } else {
         const per = cap.mode === "single" ? 1 : Math.max(1, cap.maxRanges);
         const batches: number[][] = [];
         // Before fanning out single ranges, probe with one: a server that answered the
         // multi-range request with 200 may ignore Range altogether, and then one GET serves all.
         const probeOnly = cap.mode === "single" && !cap.singleConfirmed;
-        for (let i = 0; i < pending.length && !(probeOnly && i > 0); i += per)
+        for (let i = 0; i < pending.length && !(probeOnly && i > 0); i += per) {
           batches.push(pending.slice(i, i + per));
+        }
         await Promise.all(
           batches.map((b) =>
-            this.ctx.limit(() => this.batch(origin, b).catch((e) => void failed.push(e))),
+            this.ctx.limit(() =>
+              this.fatal === undefined ? this.batch(origin, b).catch(record) : undefined,
+            ),
           ),
         );
       }
-      const fatal = failed.find((e) => isAbortError(e) || !isRetryableNetworkError(e));
-      if (fatal) {
-        this.controller.abort(fatal);
-        throw fatal;
-      }
+      if (this.fatal !== undefined) throw this.fatal;
       if (failed.length > 0) lastError = failed[0];
       const progressed =
         this.missing.size < before ||

@@ -35,9 +35,10 @@ describe("pull against the mock registry", () => {
     assert.equal(r.configDigest, img.configDigest);
     assert.deepEqual(r.config.rootfs.diff_ids, [img.diffId]);
     assert.equal(r.manifest.layers[0]!.digest, img.layerDigest);
-    const arm = await c.resolveImage(parseReference(`${reg.host}/app/web:v1`), {
-      platform: parsePlatform("linux/aarch64"),
-    });
+    const arm = await c.resolveImage(
+      parseReference(`${reg.host}/app/web:v1`),
+      parsePlatform("linux/aarch64"),
+    );
     assert.equal(arm.manifestDigest, img.manifestDigest);
     const byDigest = await c.resolveImage(
       parseReference(`${reg.host}/app/web@${img.manifestDigest}`),
