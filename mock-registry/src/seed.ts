@@ -5,10 +5,8 @@
  * zstd one annotated as podman does). Content is deterministic (seed-content.ts).
  * Layers are built in memory: they are a few MB by default; raise sizes with care.
  */
-import { gzipSync } from "node:zlib";
-import { digestOf } from "../../src/digest.js";
-import { convertToEstargz } from "../../src/formats/estargz/writer.js";
-import { convertToZstdChunked } from "../../src/formats/zstdchunked/writer.js";
+import { type Digest, digestOf } from "../../src/digest.js";
+import { assembleImage, buildLayer } from "../../src/image/build.js";
 import { appLayerTar, baseLayerTar, type ContentOptions } from "./seed-content.js";
 import type { MockRegistry } from "./types.js";
 
@@ -60,54 +58,22 @@ export interface SeedTarget {
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
-const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
-const TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
-const TAR_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";
 const ZSTD_INSTANCE = "io.github.containers.compression.zstd";
 
-async function* iterate(buffers: Buffer[]): AsyncGenerator<Buffer> {
-  yield* buffers;
-}
-
-interface BuiltLayer extends SeededLayer {
+interface Layer extends SeededLayer {
   data: Buffer;
 }
 
-async function buildLayer(tar: Buffer[], format: SeedFormat): Promise<BuiltLayer> {
-  const out: Buffer[] = [];
-  const collect = (chunk: Buffer) => void out.push(Buffer.from(chunk));
-  if (format === "gzip") {
-    const whole = Buffer.concat(tar);
-    const data = gzipSync(whole, { level: 6 });
-    return {
-      data,
-      digest: digestOf(data),
-      size: data.length,
-      diffId: digestOf(whole),
-      mediaType: TAR_GZIP,
-    };
-  }
-  if (format === "zstd:chunked") {
-    const r = await convertToZstdChunked(iterate(tar), collect);
-    const data = Buffer.concat(out);
-    return {
-      data,
-      digest: r.blobDigest,
-      size: r.blobSize,
-      diffId: r.diffId,
-      mediaType: TAR_ZSTD,
-      annotations: r.annotations,
-    };
-  }
-  const r = await convertToEstargz(iterate(tar), collect);
-  const data = Buffer.concat(out);
+async function buildSeedLayer(tar: Buffer[], format: SeedFormat): Promise<Layer> {
+  const built = await buildLayer(Buffer.concat(tar), format);
+  const d = built.descriptor;
   return {
-    data,
-    digest: r.blobDigest,
-    size: r.blobSize,
-    diffId: r.diffId,
-    mediaType: TAR_GZIP,
-    annotations: r.annotations,
+    data: built.blob,
+    digest: d.digest,
+    size: d.size,
+    diffId: built.diffId,
+    mediaType: d.mediaType,
+    ...(d.annotations ? { annotations: d.annotations } : {}),
   };
 }
 
@@ -176,7 +142,7 @@ export async function seedSampleApp(
     seed: options.seed ?? 1,
   };
   const baseTar = baseLayerTar(content);
-  const baseByFormat = new Map<SeedFormat, BuiltLayer>();
+  const baseByFormat = new Map<SeedFormat, Layer>();
   const images: SeededImage[] = [];
 
   for (let version = 1; version <= versions; version++) {
@@ -185,41 +151,37 @@ export async function seedSampleApp(
     for (const format of formats) {
       let base = baseByFormat.get(format);
       if (!base) {
-        base = await buildLayer(baseTar, format);
+        base = await buildSeedLayer(baseTar, format);
         baseByFormat.set(format, base);
       }
-      const app = await buildLayer(appTar, format);
+      const app = await buildSeedLayer(appTar, format);
       const layers = [base, app];
       for (const l of layers) await target.putBlob(repo, l.data);
-      const config = Buffer.from(
-        JSON.stringify({
+      const image = assembleImage(
+        layers.map((l) => ({
+          blob: l.data,
+          diffId: l.diffId as Digest,
+          descriptor: {
+            mediaType: l.mediaType,
+            digest: l.digest as Digest,
+            size: l.size,
+            ...(l.annotations ? { annotations: l.annotations } : {}),
+          },
+        })),
+        {
           created: "2024-01-01T00:00:00Z",
-          architecture: "amd64",
-          os: "linux",
           config: { Entrypoint: ["/app/bin/app"], Env: [`APP_VERSION=${version}`] },
-          rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
           history: [
             { created_by: "sample base" },
             { created_by: `sample app v${version} (${format})` },
           ],
-        }),
+        },
       );
-      const configDigest = await target.putBlob(repo, config);
-      const descriptors = layers.map((l) => ({
-        mediaType: l.mediaType,
-        digest: l.digest,
-        size: l.size,
-        ...(l.annotations ? { annotations: l.annotations } : {}),
-      }));
-      const manifest = JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST,
-        config: { mediaType: OCI_CONFIG, digest: configDigest, size: config.length },
-        layers: descriptors,
-      });
+      const configDigest = await target.putBlob(repo, image.config);
+      const manifest = image.manifest;
       const tag = `v${version}-${formatTag(format)}`;
       const manifestDigest = await target.putManifest(repo, tag, manifest, OCI_MANIFEST);
-      instances.push({ format, digest: manifestDigest, size: Buffer.byteLength(manifest) });
+      instances.push({ format, digest: manifestDigest, size: manifest.length });
       images.push({
         reference: `${repo}:${tag}`,
         repo,

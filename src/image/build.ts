@@ -72,20 +72,24 @@ export async function buildLayer(
   };
 }
 
-export function assembleImage(
-  layers: BuiltLayer[],
-  opts: {
-    architecture?: string;
-    os?: string;
-    created?: string;
-    annotations?: Record<string, string>;
-  } = {},
-): BuiltImage {
+export interface ImageOptions {
+  architecture?: string;
+  os?: string;
+  created?: string;
+  /** The config's `config` object (Entrypoint, Env, ...). */
+  config?: Record<string, unknown>;
+  history?: Array<Record<string, unknown>>;
+  annotations?: Record<string, string>;
+}
+
+export function assembleImage(layers: BuiltLayer[], opts: ImageOptions = {}): BuiltImage {
   const config: ImageConfig = {
+    ...(opts.created ? { created: opts.created } : {}),
     architecture: opts.architecture ?? "amd64",
     os: opts.os ?? "linux",
-    ...(opts.created ? { created: opts.created } : {}),
+    ...(opts.config ? { config: opts.config } : {}),
     rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
+    ...(opts.history ? { history: opts.history } : {}),
   };
   const configBytes = Buffer.from(JSON.stringify(config));
   const configDescriptor: Descriptor = {
