@@ -148,6 +148,16 @@ export function appLayerTar(version: number, opts: ContentOptions): Buffer[] {
       mode: i === 0 ? 0o755 : 0o644,
     });
   }
+  // A large bundle that every version edits in the middle: most of its content-defined chunks
+  // stay the same, so only the chunks around the edit are fetched (chunk-level dedup).
+  const bundle = fileContent(opts.seed * 65_537, opts.fileSize * 40);
+  const edit = fileContent(opts.seed * 17 + version, 4096);
+  const middle = Math.floor(bundle.length / 2);
+  entries.push({
+    kind: "file",
+    name: "app/bin/bundle.js",
+    data: Buffer.concat([bundle.subarray(0, middle), edit, bundle.subarray(middle)]),
+  });
   entries.push({
     kind: "file",
     name: `app/plugins/v${version}.bin`,

@@ -116,7 +116,8 @@ describe("seedSampleApp", () => {
       gunzipSync(await fetchBlob(reg.url, "sample/app", gz[1]!.layers[1]!.digest)),
     );
     const same = [...v2].filter(([n, h]) => v1.get(n) === h).length;
-    assert.ok(same / v2.size >= 0.8, `${same}/${v2.size} files shared`);
+    // Per version: ~10% of the app files, the plugin and the edited bundle change.
+    assert.ok(same / v2.size >= 0.75, `${same}/${v2.size} files shared`);
     assert.ok(same < v2.size, "but not all");
   });
 
