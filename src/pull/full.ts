@@ -7,7 +7,7 @@
  * exact tar can later be rebuilt from the store.
  */
 
-import { pipeline, type Readable } from "node:stream";
+import { pipeline, type Readable, Transform } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { createHasher, type Digest } from "../digest.js";
 import { ChunkpullError, DigestMismatchError } from "../errors.js";
@@ -49,16 +49,30 @@ async function* hashed(
   }
 }
 
+/** The stream, with every compressed piece counted on its way through (progress). */
+function counted(compressed: Readable, onBytes: ((n: number) => void) | undefined): Readable {
+  if (!onBytes) return compressed;
+  const counter = new Transform({
+    transform(piece: Buffer, _enc, done) {
+      onBytes(piece.length);
+      done(null, piece);
+    },
+  });
+  // pipeline: an error of the blob stream (digest mismatch) destroys the counter with it.
+  return pipeline(compressed, counter, () => {});
+}
+
 export async function fullPull(
   compressed: Readable,
   compression: LayerCompression,
   expectedDiffId: Digest,
   store: Store,
   subject: string,
+  onBytes?: (compressedBytes: number) => void,
 ): Promise<FullPullResult> {
   const tarHasher = createHasher();
   const count = { n: 0 };
-  const tar = hashed(decompressed(compressed, compression), tarHasher, count);
+  const tar = hashed(decompressed(counted(compressed, onBytes), compression), tarHasher, count);
   const events = readTar(tar)[Symbol.asyncIterator]();
   let builder: TarSplitBuilder | undefined = new TarSplitBuilder();
   let tarSplitProblem: string | undefined;

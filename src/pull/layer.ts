@@ -36,6 +36,8 @@ function filesIndex(format: string, files: readonly FileRef[], tocDigest?: Diges
   return Buffer.from(JSON.stringify({ version: 1, format, tocDigest, files: list }));
 }
 
+const FULL_PROGRESS_STEP = 1 << 20;
+
 const storePolicy = (v: VerifyPolicy) => (v === "diff-id" ? "diff_id" : "toc");
 
 export async function pullLayer(
@@ -87,10 +89,20 @@ export async function pullLayer(
       message: `${desc.digest}: ${layer.format}, ${t.files} files (${t.filesFromStore} in store), ${t.remoteChunks} chunks to fetch in ${t.rangeCount} ranges (${t.bytesToFetch} bytes)`,
     });
     try {
+      let received = 0;
       const fetched = await fetchPlan(layer, plan, source, ctx.store, {
         batchBytes: ctx.batchBytes,
         concurrency: ctx.concurrency,
         signal: ctx.signal,
+        onBytes: (n) => {
+          received += n;
+          ctx.progress({
+            kind: "fetch",
+            layer: desc.digest,
+            message: `${desc.digest}: ${received} of ${t.bytesToFetch} bytes of chunks`,
+            bytesFetched: received,
+          });
+        },
       });
       let uncompressedSize = 0;
       const tarSplit =
@@ -126,6 +138,11 @@ export async function pullLayer(
         filesIndex(layer.format, layer.files, layer.tocDigest),
         tarSplit ?? Buffer.alloc(0),
       );
+      ctx.progress({
+        kind: "layer-done",
+        layer: desc.digest,
+        message: `${desc.digest}: partial pull done, verified by ${verified}`,
+      });
       return {
         ...base,
         format: layer.format,
@@ -170,7 +187,20 @@ async function full(
     });
   const compression = layerCompression(desc.mediaType) ?? "none";
   const stream = await ctx.client.openBlob(blob, { signal: ctx.signal });
-  const r = await fullPull(stream, compression, diffId, ctx.store, desc.digest);
+  let received = 0;
+  let reported = 0;
+  const r = await fullPull(stream, compression, diffId, ctx.store, desc.digest, (n) => {
+    received += n;
+    // One event per MiB (and the last piece): enough for a progress bar, not a flood.
+    if (received - reported < FULL_PROGRESS_STEP && received < desc.size) return;
+    reported = received;
+    ctx.progress({
+      kind: "fetch",
+      layer: desc.digest,
+      message: `${desc.digest}: ${received} of ${desc.size} bytes`,
+      bytesFetched: received,
+    });
+  });
   await ctx.store.putLayer(
     {
       diffId,
@@ -184,6 +214,11 @@ async function full(
     filesIndex(format, r.files),
     r.tarSplit ?? Buffer.alloc(0),
   );
+  ctx.progress({
+    kind: "layer-done",
+    layer: desc.digest,
+    message: `${desc.digest}: full pull done, verified by diff-id`,
+  });
   return {
     ...base,
     format,

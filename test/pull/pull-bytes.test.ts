@@ -1,0 +1,97 @@
+/**
+ * The partial pull's cost, measured by the server: v1 into an empty store, then v2. For v2's
+ * changed layer the bytes the mock sent must stay within 5% of the ideal (compressed TOC +
+ * tar-split + the union of the chunks the store lacks, computed here from the blob), in at most
+ * three requests, and the layer must be proven against its diff_id.
+ */
+import assert from "node:assert/strict";
+import { rm } from "node:fs/promises";
+import { after, before, describe, test } from "node:test";
+import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
+import { pull } from "../../src/pull/pull.js";
+import type { ProgressEvent } from "../../src/pull/types.js";
+import {
+  freshStore,
+  idealBytes,
+  pushTo,
+  type SampleImages,
+  sampleImages,
+  served,
+  testClient,
+} from "./helpers.js";
+
+describe("partial pull cost against the mock registry", () => {
+  let reg: MockRegistry;
+  let images: SampleImages;
+  before(async () => {
+    reg = await startMockRegistry();
+    images = await sampleImages("zstd:chunked");
+    await pushTo(reg, "bytes/app", "v1", images.v1);
+    await pushTo(reg, "bytes/app", "v2", images.v2);
+  });
+  after(() => reg.close());
+
+  test("v1 then v2: v2's changed layer costs <= 1.05 x ideal in <= 3 requests", async () => {
+    const { dir, store } = await freshStore();
+    const client = testClient();
+    try {
+      reg.resetStats();
+      const r1 = await pull(`${reg.host}/bytes/app:v1`, { store, client });
+      for (const [i, l] of r1.layers.entries()) {
+        assert.equal(l.mode, "partial", `v1 layer ${i}`);
+        assert.equal(l.verified, "diff-id");
+        const s = served(reg, l.digest);
+        // Into an empty store: metadata in one request, every chunk in one more.
+        assert.ok(s.requests <= 3, `v1 layer ${i}: ${s.requests} requests`);
+        assert.equal(l.requests, s.requests, "client and server count the same requests");
+        assert.ok(s.bytesSent <= l.size * 1.05, `v1 layer ${i}: ${s.bytesSent} of ${l.size}`);
+      }
+
+      const appLayer = images.v2.layers[1]!;
+      const ideal = await idealBytes(appLayer, store);
+      assert.ok(ideal.missingChunks > 0, "v2 changes something");
+      reg.resetStats();
+      const events: ProgressEvent[] = [];
+      const r2 = await pull(`${reg.host}/bytes/app:v2`, {
+        store,
+        client,
+        onProgress: (e) => events.push(e),
+      });
+      assert.equal(r2.layers[0]!.mode, "cached");
+      assert.equal(served(reg, r2.layers[0]!.digest).requests, 0, "cached layer: no requests");
+      const app = r2.layers[1]!;
+      assert.equal(app.digest, appLayer.descriptor.digest);
+      assert.equal(app.mode, "partial");
+      assert.equal(app.verified, "diff-id");
+      assert.ok(app.filesFromStore > 0);
+      const s = served(reg, app.digest);
+      assert.ok(s.requests <= 3, `v2 app layer: ${s.requests} requests (${s.ranges.join(" | ")})`);
+      // Metadata: ONE request carrying both TOC and tar-split ranges (annotations give both).
+      assert.match(s.ranges[0]!, /^bytes=\d+-\d+,\d+-\d+$/, "TOC + tar-split in one request");
+      assert.ok(
+        s.bytesSent <= ideal.total * 1.05,
+        `served ${s.bytesSent}, ideal ${ideal.total} (metadata ${ideal.metadata}, chunks ${ideal.chunks})`,
+      );
+      assert.ok(s.bytesSent >= ideal.total, "cannot beat the ideal");
+      assert.equal(app.requests, s.requests);
+      // The client's count is decoded body bytes; the server's includes multipart headers.
+      assert.ok(app.bytesFetched <= s.bytesSent && app.bytesFetched >= ideal.total);
+      assert.ok(app.bytesFetched < app.size / 2, `fetched ${app.bytesFetched} of ${app.size}`);
+      assert.equal(
+        r2.bytesFetched,
+        r2.layers.reduce((n, l) => n + l.bytesFetched, 0),
+      );
+      const layerEvents = events.filter((e) => e.layer === app.digest).map((e) => e.kind);
+      for (const kind of ["layer-start", "plan", "fetch", "verify", "layer-done"] as const) {
+        assert.ok(layerEvents.includes(kind), `progress has ${kind}: ${layerEvents.join(",")}`);
+      }
+      // A report line for docs/pull.md.
+      console.log(
+        `# v2 app layer: size ${app.size}, served ${s.bytesSent} in ${s.requests} requests, ideal ${ideal.total} (TOC+tar-split ${ideal.metadata}, chunks ${ideal.chunks} in ${ideal.missingChunks} chunks), ratio ${(s.bytesSent / ideal.total).toFixed(4)}, files ${app.filesTotal} (${app.filesFromStore} from store), chunks from store ${app.chunksFromStore}, ranges ${app.ranges}; ranges: ${s.ranges.map((r) => r.length).join(",")} chars`,
+      );
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
