@@ -8,7 +8,7 @@ import { pipeline, Readable } from "node:stream";
 import { FormatError } from "../errors.js";
 import { type BlobRef, type RegistryContext, requestBlob, withOrigins } from "./context.js";
 import { RangeResponseError } from "./errors.js";
-import { type HttpResponse, header, isAbortError, sleep } from "./http.js";
+import { displayUrl, type HttpResponse, header, isAbortError, sleep } from "./http.js";
 import { parseContentRange } from "./multipart.js";
 import { backoffDelay, isRetryableNetworkError } from "./retry.js";
 import { responseError } from "./status-errors.js";
@@ -93,7 +93,7 @@ function resumingBody(
             `${subject}: resume at ${delivered} answered with range ${cr.start}-${cr.end}`,
             {
               status: 206,
-              url: res.url.href,
+              url: displayUrl(res.url),
             },
           );
         }

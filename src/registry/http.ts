@@ -82,3 +82,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** A URL fit for error messages: no query (signed storage URLs carry credentials there), no userinfo. */
+export function displayUrl(u: URL): string {
+  return u.origin + u.pathname;
+}

@@ -12,7 +12,7 @@ import type { ByteRange } from "../formats/layer-index.js";
 import { blobSubject } from "./blobs.js";
 import { type BlobRef, type RegistryContext, requestBlob, withOrigins } from "./context.js";
 import { NetworkError, RangeNotSatisfiableError, RangeResponseError } from "./errors.js";
-import { type HttpResponse, header, isAbortError, sleep } from "./http.js";
+import { displayUrl, type HttpResponse, header, isAbortError, sleep } from "./http.js";
 import {
   type ContentRange,
   MultipartByteRangesParser,
@@ -239,7 +239,7 @@ class RangeJob {
         `${this.subject}: Content-Range says the blob has ${cr.total} bytes, the descriptor says ${this.blob.size}`,
         {
           status: res.status,
-          url: res.url.href,
+          url: displayUrl(res.url),
         },
       );
     }
@@ -260,7 +260,7 @@ class RangeJob {
           `${this.subject}: asked for ${rangeHeader(batch.map((i) => this.ranges[i]!))}, got bytes ${cr.start}-${cr.end}`,
           {
             status: 206,
-            url: res.url.href,
+            url: displayUrl(res.url),
           },
         );
       }

@@ -5,7 +5,7 @@
  * auth layer adds nothing for the storage host.
  */
 import { RegistryError } from "./errors.js";
-import { type HttpRequest, header, type Layer } from "./http.js";
+import { displayUrl, type HttpRequest, header, type Layer } from "./http.js";
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
@@ -27,20 +27,20 @@ export function redirectLayer(): Layer {
           `${res.status} redirect from ${current.url.origin}${current.url.pathname} without a Location`,
           {
             status: res.status,
-            url: current.url.href,
+            url: displayUrl(current.url),
           },
         );
       }
       if (hop >= MAX_REDIRECTS) {
         throw new RegistryError(
-          `too many redirects (> ${MAX_REDIRECTS}) starting at ${req.url.href}`,
-          { url: req.url.href },
+          `too many redirects (> ${MAX_REDIRECTS}) starting at ${displayUrl(req.url)}`,
+          { url: displayUrl(req.url) },
         );
       }
       const target = new URL(location, current.url);
       if (seen.has(target.href))
         throw new RegistryError(`redirect loop at ${target.origin}${target.pathname}`, {
-          url: target.href,
+          url: displayUrl(target),
         });
       seen.add(target.href);
       const headers = { ...current.headers };

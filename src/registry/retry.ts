@@ -4,7 +4,7 @@
  * slept through but handed back as the final answer (RateLimitedError upstream).
  */
 import { NetworkError } from "./errors.js";
-import { type HttpResponse, header, isAbortError, type Layer, sleep } from "./http.js";
+import { displayUrl, type HttpResponse, header, isAbortError, type Layer, sleep } from "./http.js";
 
 export interface RetryOptions {
   /** Retries after the first attempt (default 4). */
@@ -82,7 +82,7 @@ export function retryLayer(options: RetryOptions = {}): Layer {
         throw new NetworkError(
           `${req.method} ${req.url.origin}${req.url.pathname}: ${(e as Error).message}`,
           {
-            url: req.url.href,
+            url: displayUrl(req.url),
             cause: e,
           },
         );

@@ -5,7 +5,6 @@
  * drops the cached token and retries once. Requests without a scope (token server, storage
  * URLs) never get credentials.
  */
-import { UnauthorizedError } from "../errors.js";
 import { type HttpRequest, type HttpResponse, headerList, type Layer, type Send } from "../http.js";
 import { type Challenge, parseChallenges } from "./challenge.js";
 import type { CredentialStore, Credentials } from "./credentials.js";
@@ -115,21 +114,4 @@ export class Authenticator {
       return attempt(challenge);
     };
   }
-}
-
-/** A 401/403 after the auth layer did its best, turned into words. */
-export function unauthorizedError(
-  res: HttpResponse,
-  what: string,
-  hadCredentials: boolean,
-  registryCodes: string[],
-): UnauthorizedError {
-  const hint = hadCredentials
-    ? "the configured credentials were rejected or lack access"
-    : "no credentials are configured for this registry";
-  return new UnauthorizedError(`${what}: HTTP ${res.status} (${hint})`, {
-    status: res.status,
-    url: res.url.href,
-    registryCodes,
-  });
 }
