@@ -8,7 +8,10 @@ import { Crc64 } from "./crc64.js";
 import { entryName, type TarSplitEntry } from "./entry.js";
 
 /** Content of a file by tar-split name (name_raw decoded lossily) and expected size. */
-export type FileGetter = (name: string, size: number) => Promise<AsyncIterable<Uint8Array>>;
+export type FileGetter = (
+  name: string,
+  size: number,
+) => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>;
 
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length);
@@ -31,7 +34,8 @@ export async function* assembleTar(
     }
     const crc = new Crc64();
     let got = 0;
-    for await (const chunk of await getFile(name, e.size)) {
+    const content = (await getFile(name, e.size)) as AsyncIterable<Uint8Array>;
+    for await (const chunk of content) {
       const b = asBuffer(chunk);
       got += b.length;
       if (got > e.size) {
