@@ -2,8 +2,6 @@
  * The request/response shapes every HTTP layer speaks. Layers wrap a `Send` function the way
  * go-containerregistry wraps a RoundTripper: transport -> retry -> redirect -> auth.
  */
-import type { Readable } from "node:stream";
-
 export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export interface HttpRequest {
@@ -38,8 +36,6 @@ export interface HttpResponse {
   dump(): Promise<void>;
   /** Stop receiving at once (closes the connection). */
   abort(): void;
-  /** The underlying stream, for callers that pipe. Reading it bypasses nothing: it is counted too. */
-  stream(): Readable;
 }
 
 export type Send = (req: HttpRequest) => Promise<HttpResponse>;

@@ -3,7 +3,6 @@
  * configured) whose per-origin pools keep connections alive, with timeouts and request/byte
  * counters so tests can assert round trips.
  */
-import { Readable } from "node:stream";
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
 import { LimitExceededError } from "../errors.js";
 import type { HttpRequest, HttpResponse, Send } from "./http.js";
@@ -134,9 +133,6 @@ export class Transport {
       abort() {
         used = true;
         raw.destroy();
-      },
-      stream() {
-        return Readable.from(body, { objectMode: false });
       },
     };
   }

@@ -17,9 +17,6 @@ function reply(status: number, body: unknown, url: URL): HttpResponse {
     bytes: async () => buf,
     dump: async () => {},
     abort: () => {},
-    stream: () => {
-      throw new Error("unused");
-    },
   };
 }
 

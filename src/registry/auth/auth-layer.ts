@@ -89,7 +89,9 @@ export class Authenticator {
         return next(r);
       };
       const first = await attempt(challenge);
-      if (first.status !== 401) return first;
+      // A 401 from a redirect target (another origin) is not ours to answer with this
+      // registry's credentials or challenge state.
+      if (first.status !== 401 || first.url.origin !== origin) return first;
 
       const fresh = parseChallenges(headerList(first, "www-authenticate"));
       const freshUsable = usable(fresh);
