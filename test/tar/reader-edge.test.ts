@@ -93,6 +93,19 @@ test("bad header checksum is rejected; the signed checksum variant is accepted",
   assert.equal(h!.name, "a\ufffd.txt");
 });
 
+test("a negative (base-256) size is invalid even when PAX overrides it", async () => {
+  const negative = patch(
+    encodeTarHeader({ name: "neg", typeflag: "0" }),
+    124,
+    Buffer.alloc(12, 0xff),
+  );
+  const pax = paxHeader(Buffer.from(paxRecord("size", "1")));
+  await rejects(
+    Buffer.concat([pax, negative, Buffer.alloc(512), END_OF_ARCHIVE]),
+    /offset 1024 has negative size -1/,
+  );
+});
+
 test("a zero block followed by a non-zero block is invalid", async () => {
   await rejects(
     Buffer.concat([file("a", "1"), Buffer.alloc(512), file("b", "2")]),

@@ -26,7 +26,13 @@ import {
   isZeroBlock,
 } from "./block.js";
 import { ByteQueue } from "./byte-queue.js";
-import { type Extensions, finishHeader, globalHeader, parseBlock } from "./header.js";
+import {
+  type Extensions,
+  finishHeader,
+  globalHeader,
+  isHeaderOnlyType,
+  parseBlock,
+} from "./header.js";
 import { PaxError, parsePaxRecords } from "./pax.js";
 import type { TarEvent, TarHeader } from "./types.js";
 
@@ -126,6 +132,10 @@ async function readNextHeader(q: ByteQueue, raw: RawBytes): Promise<HeaderResult
       contextError(e, "header", offset);
     }
     const t = h.typeflag;
+    if (h.declaredSize < 0 && !isHeaderOnlyType(t)) {
+      // Go checks the block's own size before any PAX override (handleRegularFile).
+      throw new FormatError(`tar: header at offset ${offset} has negative size ${h.declaredSize}`);
+    }
     if (t === "x" || t === "g" || t === "L" || t === "K") {
       const size = h.declaredSize;
       if (size < 0 || size > MAX_EXTENSION_SIZE) {
