@@ -48,5 +48,6 @@ test("crc64 throughput is reported", () => {
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const mbps = 32 / (ms / 1000);
   console.log(`crc64: ${mbps.toFixed(0)} MB/s`);
-  assert.ok(mbps > 50, `crc64 too slow: ${mbps} MB/s`);
+  // Loose bound (shared CI machines): it only catches an accidental bit-at-a-time or BigInt path.
+  assert.ok(mbps > 30, `crc64 too slow: ${mbps} MB/s`);
 });

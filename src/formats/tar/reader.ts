@@ -3,6 +3,9 @@
  * RawAccounting (spec §4.3): every input byte comes out exactly once, as `raw` (padding,
  * extension headers, header blocks, end blocks), as entry `data`, or as `trailing` bytes.
  *
+ * `data`, `trailing` and most `raw` buffers are views into the input chunks (no copies), so a
+ * source must not reuse a chunk's memory after yielding it (Node streams never do).
+ *
  * Decisions where Go is silent or lossy:
  * - PAX global headers (`g`) are yielded as entries with typeflag "g" and size 0; their record
  *   data is part of that entry's `raw` (exactly Go's RawBytes), so a tar-split built from them
