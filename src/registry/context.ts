@@ -112,7 +112,13 @@ export async function requestBlob(
   const cached = ctx.storageUrls.get(key);
   const h = { "accept-encoding": "identity", ...headers };
   if (cached) {
-    const res = await ctx.send({ method: "GET", url: cached, headers: h, signal });
+    const res = await ctx.send({
+      method: "GET",
+      url: cached,
+      headers: h,
+      signal,
+      targetScope: repositoryScope(blob.repository),
+    });
     if (res.status !== 401 && res.status !== 403) return res;
     await res.dump();
     ctx.storageUrls.delete(key);

@@ -14,6 +14,12 @@ export interface HttpRequest {
   signal?: AbortSignal;
   /** Registry auth scope (`repository:<name>:pull`). Only requests with a scope get credentials. */
   scope?: string;
+  /**
+   * For requests straight to a redirect target (a cached storage URL): the registry scope the
+   * URL was obtained for. The target gets no registry credentials, but if it challenges, the
+   * auth layer answers with the target's own (usually anonymous) token.
+   */
+  targetScope?: string;
   /** "manual" returns 3xx answers instead of following them. */
   redirect?: "follow" | "manual";
   /** Do not retry on 5xx/429 (the caller handles the status itself). */

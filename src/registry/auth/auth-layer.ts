@@ -10,6 +10,11 @@ import { type Challenge, parseChallenges } from "./challenge.js";
 import type { CredentialStore, Credentials } from "./credentials.js";
 import type { TokenRequest, TokenSource } from "./token.js";
 
+interface ForeignTarget {
+  challenge: Challenge;
+  scopes: string[];
+}
+
 interface OriginState {
   challenges: Challenge[];
 }
@@ -25,6 +30,8 @@ function repositoryOfScope(scope: string): string | undefined {
 
 export class Authenticator {
   private readonly origins = new Map<string, Promise<OriginState>>();
+  /** Challenges learned from redirect targets on other origins (storage hosts with their own auth). */
+  private readonly foreign = new Map<string, ForeignTarget>();
 
   constructor(
     /** The stack below auth (redirect -> retry -> transport), also used for pings. */
@@ -71,9 +78,50 @@ export class Authenticator {
     return `Bearer ${token}`;
   }
 
+  /**
+   * A redirect target on another origin challenged us (ggcr PR #2360): authenticate against
+   * ITS challenge with credentials configured for ITS host only (usually none: anonymous token),
+   * and ask it directly.
+   */
+  private async authenticateElsewhere(
+    res: HttpResponse,
+    req: HttpRequest,
+    next: Send,
+  ): Promise<HttpResponse> {
+    const challenge = usable(parseChallenges(headerList(res, "www-authenticate")));
+    if (!challenge) return res;
+    const scope = challenge.params.scope ?? req.scope ?? req.targetScope;
+    const target: ForeignTarget = { challenge, scopes: scope ? scope.split(" ") : [] };
+    const known = this.foreign.get(res.url.origin);
+    // The token we sent was refused: forget it before asking again.
+    if (known?.challenge.scheme === "bearer")
+      this.tokens.invalidate({ challenge: known.challenge, scopes: known.scopes });
+    this.foreign.set(res.url.origin, target);
+    const creds = await this.credentials.get(res.url.host);
+    const value = await this.authorization(challenge, target.scopes, creds, req.signal);
+    if (!value) return res;
+    await res.dump();
+    const headers = { ...req.headers, authorization: value };
+    return next({ ...req, url: res.url, headers, scope: undefined });
+  }
+
+  /** A request straight to a known redirect target (a cached storage URL). */
+  private async sendToTarget(req: HttpRequest, next: Send): Promise<HttpResponse> {
+    const known = this.foreign.get(req.url.origin);
+    let r = req;
+    if (known) {
+      const creds = await this.credentials.get(req.url.host);
+      const value = await this.authorization(known.challenge, known.scopes, creds, req.signal);
+      if (value) r = { ...req, headers: { ...req.headers, authorization: value } };
+    }
+    const res = await next(r);
+    if (res.status !== 401 || res.url.origin !== req.url.origin) return res;
+    return this.authenticateElsewhere(res, req, next);
+  }
+
   layer(): Layer {
     return (next) => async (req) => {
-      if (!req.scope) return next(req);
+      if (!req.scope) return req.targetScope ? this.sendToTarget(req, next) : next(req);
       const origin = req.url.origin;
       const state = await this.ping(origin, req.signal);
       const repo = repositoryOfScope(req.scope);
@@ -89,9 +137,10 @@ export class Authenticator {
         return next(r);
       };
       const first = await attempt(challenge);
+      if (first.status !== 401) return first;
       // A 401 from a redirect target (another origin) is not ours to answer with this
-      // registry's credentials or challenge state.
-      if (first.status !== 401 || first.url.origin !== origin) return first;
+      // registry's credentials or challenge state: that host gets its own.
+      if (first.url.origin !== origin) return this.authenticateElsewhere(first, req, next);
 
       const fresh = parseChallenges(headerList(first, "www-authenticate"));
       const freshUsable = usable(fresh);
