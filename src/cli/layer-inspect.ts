@@ -1,6 +1,6 @@
 /** `chunkpull layer inspect BLOB`: what a chunked layer blob holds, read from its TOC and footer. */
 import { openFileSource } from "../formats/file-source.js";
-import { describeLayer, openChunkedLayer } from "../formats/open.js";
+import { describeLayer, openChunkedLayer, readTailDetection } from "../formats/open.js";
 import { parse, readAnnotationsFile, str } from "./args.js";
 import { formatBytes } from "./render.js";
 
@@ -15,7 +15,7 @@ export async function layerInspect(args: string[]): Promise<number> {
   const src = await openFileSource(positionals[0]!);
   try {
     const layer = await openChunkedLayer(src, annotations, { strict: values.strict === true });
-    const info = describeLayer(layer, src.size);
+    const info = describeLayer(layer, src.size, await readTailDetection(src));
     if (values.json === true) {
       process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
       return 0;

@@ -4,9 +4,9 @@
  */
 
 import { once } from "node:events";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { createHasher, parseDigest } from "../digest.js";
+import { createHasher, type Digest, parseDigest } from "../digest.js";
 import { DigestMismatchError, UsageError } from "../errors.js";
 import { openFileSource } from "../formats/file-source.js";
 import { openChunkedLayer, rebuildLayerTar } from "../formats/open.js";
@@ -26,15 +26,16 @@ export async function layerRebuild(args: string[]): Promise<number> {
   const output = str(values, "output");
   if (!output) throw new UsageError("-o OUT.tar is required");
   const diffIdText = str(values, "diff-id");
-  const expected = diffIdText === undefined ? undefined : parseDigest(diffIdText, "--diff-id");
+  const expected = diffIdText === undefined ? undefined : parseDiffIdOption(diffIdText);
   const annotationsPath = str(values, "annotations");
   const annotations = annotationsPath ? await readAnnotationsFile(annotationsPath) : undefined;
   const src = await openFileSource(positionals[0]!);
   // Written beside the target and renamed only once verified: a failed rebuild leaves no OUT.tar.
   const partial = `${output}.partial`;
+  let out: WriteStream | undefined;
   try {
     const layer = await openChunkedLayer(src, annotations, { strict: values.strict === true });
-    const out = createWriteStream(partial);
+    out = createWriteStream(partial);
     const hasher = createHasher();
     let size = 0;
     for await (const piece of rebuildLayerTar(src, layer)) {
@@ -55,9 +56,24 @@ export async function layerRebuild(args: string[]): Promise<number> {
     );
     return 0;
   } catch (err) {
+    if (out !== undefined) {
+      // Wait for the close: a stream destroyed before its open finished would otherwise create
+      // the file after the rm below.
+      out.destroy();
+      if (!out.closed) await once(out, "close");
+    }
     await rm(partial, { force: true });
     throw err;
   } finally {
     await src.close();
+  }
+}
+
+/** A malformed --diff-id is a usage error (exit 2), not a layer failure. */
+function parseDiffIdOption(text: string): Digest {
+  try {
+    return parseDigest(text, "--diff-id");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
 }

@@ -5,7 +5,12 @@
  */
 import type { Digest } from "../digest.js";
 import { FormatError, UnsupportedError } from "../errors.js";
-import { detectFromAnnotations, detectFromTail, FORMAT_TAIL_SIZE } from "./detect.js";
+import {
+  detectFromAnnotations,
+  detectFromTail,
+  FORMAT_TAIL_SIZE,
+  type TailDetection,
+} from "./detect.js";
 import { type EstargzLayer, openEstargz } from "./estargz/reader.js";
 import { rebuildEstargzTar, rebuildEstargzZstdTar } from "./estargz/rebuild.js";
 import { type EstargzZstdLayer, openEstargzZstd } from "./estargz/zstd-flavour.js";
@@ -91,7 +96,12 @@ export function rebuildLayerTar(
 
 export interface LayerDescription {
   format: string;
+  /** Human-readable footer: "variant A|B|C" (zstd:chunked), "51 bytes"/"47 bytes" (eStargz)... */
   footer?: string;
+  /** zstd:chunked footer layout (spec §1.7), read from the tail even when annotations were used. */
+  footerVariant?: "A" | "B" | "C";
+  /** Footer payload size in bytes (40/56/64 zstd:chunked, 51/47 eStargz, 40 estargz-zstd). */
+  footerSize?: number;
   tocDigest: Digest;
   tocSource: "annotations" | "footer";
   blobSize: number;
@@ -100,12 +110,32 @@ export interface LayerDescription {
   chunks: number;
   zeroChunks: number;
   payloadBytes: number;
+  /** An authenticated tar-split is available (zstd:chunked only; eStargz needs none). */
+  hasTarSplit: boolean;
   tarSplit: string;
   uncompressedSize?: number;
 }
 
-/** Facts about an opened layer, for `layer inspect`. */
-export function describeLayer(layer: AnyChunkedLayer, blobSize: number): LayerDescription {
+/**
+ * The blob's footer as detectFromTail sees it. Display only: `layer inspect` reports the footer
+ * even when the annotations located the TOC, and nothing here is trusted.
+ */
+export async function readTailDetection(
+  src: RangeSource,
+  signal?: AbortSignal,
+): Promise<TailDetection> {
+  const length = Math.min(FORMAT_TAIL_SIZE, src.size);
+  if (length === 0) return { format: "none" };
+  const [tail] = await src.read([{ offset: src.size - length, length }], signal);
+  return detectFromTail(tail!, src.size);
+}
+
+/** Facts about an opened layer, for `layer inspect`. `tail` fills in the footer when known. */
+export function describeLayer(
+  layer: AnyChunkedLayer,
+  blobSize: number,
+  tail?: TailDetection,
+): LayerDescription {
   let chunks = 0;
   let zeroChunks = 0;
   let payloadBytes = 0;
@@ -132,18 +162,30 @@ export function describeLayer(layer: AnyChunkedLayer, blobSize: number): LayerDe
         : layer.tarSplitTrust === "legacy-annotation"
           ? `present, ${layer.tarSplitPosition.uncompressedLength} bytes, authenticated by the tarsplit-checksum annotation`
           : `present, ${layer.tarSplitPosition.uncompressedLength} bytes, NOT authenticated (ignored)`;
+    const variant =
+      layer.footerVariant ?? (tail?.format === "zstd:chunked" ? tail.variant : undefined);
+    const footerSize = variant === undefined ? undefined : ZSTD_FOOTER_SIZES[variant];
     return {
       ...base,
-      footer: layer.footerVariant ? `variant ${layer.footerVariant}` : undefined,
+      footer: variant ? `variant ${variant}` : undefined,
+      footerVariant: variant,
+      footerSize,
       tocSource: layer.tocTrusted ? "annotations" : "footer",
+      hasTarSplit: layer.hasTarSplit,
       tarSplit,
     };
   }
+  const footerSize = layer.format === "estargz" ? layer.footer.size : 40;
   return {
     ...base,
-    footer: layer.format === "estargz" ? `${layer.footer.size} bytes` : "40 bytes (estargz-zstd)",
+    footer:
+      layer.format === "estargz" ? `${footerSize} bytes` : `${footerSize} bytes, GnUlInUx magic`,
+    footerSize,
     tocSource: layer.tocVerified ? "annotations" : "footer",
+    hasTarSplit: false,
     tarSplit: "none (eStargz rebuilds the tar from its members)",
     uncompressedSize: layer.uncompressedSize,
   };
 }
+
+const ZSTD_FOOTER_SIZES = { A: 40, B: 56, C: 64 } as const;
