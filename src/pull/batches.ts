@@ -1,11 +1,19 @@
 /**
  * Groups planned ranges into request batches whose buffers fit a byte budget, so a layer of any
- * size is fetched with bounded memory. A range larger than the budget is cut at chunk boundaries
- * (a single chunk larger than the budget travels alone).
+ * size is fetched with bounded memory. A range longer than `maxRange` (default: the budget) is
+ * cut at chunk boundaries into consecutive pieces, so a connection reset costs at most one piece
+ * again (the registry client re-requests the ranges not yet delivered, never half a range); the
+ * pieces still travel in one multi-range request. A single chunk larger than either travels
+ * alone.
  */
 import type { PlannedRange } from "./plan.js";
 
-export function batchRanges(ranges: readonly PlannedRange[], budget: number): PlannedRange[][] {
+export function batchRanges(
+  ranges: readonly PlannedRange[],
+  budget: number,
+  maxRange: number = budget,
+): PlannedRange[][] {
+  const pieceLimit = Math.min(budget, maxRange);
   const batches: PlannedRange[][] = [];
   let current: PlannedRange[] = [];
   let bytes = 0;
@@ -19,8 +27,8 @@ export function batchRanges(ranges: readonly PlannedRange[], budget: number): Pl
     bytes += r.length;
   };
   for (const r of ranges) {
-    if (r.length <= budget) push(r);
-    else for (const piece of splitRange(r, budget)) push(piece);
+    if (r.length <= pieceLimit) push(r);
+    else for (const piece of splitRange(r, pieceLimit)) push(piece);
   }
   if (current.length > 0) batches.push(current);
   return batches;

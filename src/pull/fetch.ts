@@ -13,6 +13,8 @@ import type { ChunkLocation, FilePlan, Plan, PlannedRange } from "./plan.js";
 
 export interface FetchOptions {
   batchBytes: number;
+  /** Longest single range; longer planned ranges are cut at chunk boundaries (batches.ts). */
+  maxRangeBytes?: number;
   concurrency: number;
   signal?: AbortSignal;
   onBytes?: (bytes: number) => void;
@@ -21,6 +23,7 @@ export interface FetchOptions {
 export interface FetchStats {
   /** Σ lengths of the ranges requested. */
   bytesRequested: number;
+  /** Ranges requested (planned ranges after cutting long ones into pieces). */
   ranges: number;
   batches: number;
   filesWritten: number;
@@ -40,7 +43,7 @@ export async function fetchPlan(
   store: Store,
   opts: FetchOptions,
 ): Promise<FetchStats> {
-  const batches = batchRanges(plan.ranges, opts.batchBytes);
+  const batches = batchRanges(plan.ranges, opts.batchBytes, opts.maxRangeBytes);
   const abort = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
   const remote = decodedChunks(layer, batches, source, opts, signal);
@@ -64,7 +67,7 @@ export async function fetchPlan(
   }
   return {
     bytesRequested: plan.ranges.reduce((n, r) => n + r.length, 0),
-    ranges: plan.ranges.length,
+    ranges: batches.reduce((n, b) => n + b.length, 0),
     batches: batches.length,
     filesWritten,
   };

@@ -26,6 +26,7 @@ export interface LayerContext {
   strict: boolean;
   concurrency: number;
   batchBytes: number;
+  maxRangeBytes: number;
   signal?: AbortSignal;
   progress: (e: ProgressEvent) => void;
 }
@@ -92,6 +93,7 @@ export async function pullLayer(
       let received = 0;
       const fetched = await fetchPlan(layer, plan, source, ctx.store, {
         batchBytes: ctx.batchBytes,
+        maxRangeBytes: ctx.maxRangeBytes,
         concurrency: ctx.concurrency,
         signal: ctx.signal,
         onBytes: (n) => {

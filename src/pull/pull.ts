@@ -16,6 +16,7 @@ import type { LayerResult, PullOptions, PullResult } from "./types.js";
 export type { LayerResult, ProgressEvent, PullOptions, PullResult, VerifyPolicy } from "./types.js";
 
 const DEFAULT_BATCH_BYTES = 16 << 20;
+const DEFAULT_MAX_RANGE_BYTES = 4 << 20;
 
 export async function pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
   const ref = parseReference(reference);
@@ -62,6 +63,7 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
             strict: options.strictFormat ?? false,
             concurrency: options.concurrency ?? 4,
             batchBytes: options.batchBytes ?? DEFAULT_BATCH_BYTES,
+            maxRangeBytes: options.maxRangeBytes ?? DEFAULT_MAX_RANGE_BYTES,
             signal: options.signal,
             progress,
           },

@@ -42,6 +42,11 @@ export interface PullOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** Byte budget of one batch of ranges (bounds memory; default 16 MiB). */
   batchBytes?: number;
+  /**
+   * Longest single byte range (default 4 MiB): longer runs of wanted chunks are requested as
+   * several consecutive ranges, so a dropped connection costs at most one range again.
+   */
+  maxRangeBytes?: number;
 }
 
 export interface LayerResult {

@@ -121,9 +121,13 @@ export async function idealBytes(layer: BuiltLayer, store: Store): Promise<Ideal
   return { metadata, chunks, total: metadata + chunks, missingChunks: intervals.length };
 }
 
-/** The mock's records of GETs (and their redirect targets) for one blob. */
-export function blobRequests(reg: MockRegistry, digest: Digest): RequestRecord[] {
-  return reg.stats().requests.filter((r) => r.kind === "blob" && r.digest === digest);
+/** The mock's records of GETs (and their redirect targets) for one blob (in one repo). */
+export function blobRequests(reg: MockRegistry, digest: Digest, repo?: string): RequestRecord[] {
+  return reg
+    .stats()
+    .requests.filter(
+      (r) => r.kind === "blob" && r.digest === digest && (repo === undefined || r.repo === repo),
+    );
 }
 
 export interface ServedBlob {
@@ -135,8 +139,8 @@ export interface ServedBlob {
   ranges: string[];
 }
 
-export function served(reg: MockRegistry, digest: Digest): ServedBlob {
-  const recs = blobRequests(reg, digest);
+export function served(reg: MockRegistry, digest: Digest, repo?: string): ServedBlob {
+  const recs = blobRequests(reg, digest, repo);
   return {
     requests: recs.filter((r) => !r.redirected).length,
     redirects: recs.filter((r) => r.redirected).length,

@@ -1,0 +1,199 @@
+/**
+ * Every misbehaviour the mock registry can show (spec registry.md §1.8-1.10): the pull still
+ * succeeds and every layer is still proven against its diff_id, with more requests where the
+ * server forces them. A corrupted byte must fail the pull with a digest error and leave no layer
+ * record. Each mode runs in its own repository (per-repo modes) so the cases run concurrently.
+ */
+import assert from "node:assert/strict";
+import { rm } from "node:fs/promises";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type BehaviourModes,
+  type MockRegistry,
+  startMockRegistry,
+} from "../../mock-registry/src/index.js";
+import { DigestMismatchError } from "../../src/errors.js";
+import { openChunkedLayer } from "../../src/formats/open.js";
+import { assembleImage } from "../../src/image/build.js";
+import { pull } from "../../src/pull/pull.js";
+import type { PullOptions, PullResult } from "../../src/pull/types.js";
+import type { RegistryClient } from "../../src/registry/client.js";
+import {
+  bufferSource,
+  freshStore,
+  pushTo,
+  type SampleImages,
+  sampleImages,
+  served,
+  testClient,
+} from "./helpers.js";
+
+interface ModeCase {
+  name: string;
+  modes: Partial<BehaviourModes>;
+  /** The server forces more requests than the plain multipart registry needs. */
+  moreRequests?: boolean;
+  pullOptions?: Partial<PullOptions>;
+  /** Runs after both pulls, with the same client (e.g. a pull once redirect URLs expired). */
+  afterPull?: (client: RegistryClient, reg: MockRegistry) => Promise<void>;
+}
+
+const CASES: ModeCase[] = [
+  { name: "full200", modes: { multiRange: "full200" }, moreRequests: true },
+  { name: "status400", modes: { multiRange: "status400" }, moreRequests: true },
+  { name: "status416", modes: { multiRange: "status416" }, moreRequests: true },
+  { name: "status501", modes: { multiRange: "status501" }, moreRequests: true },
+  { name: "firstOnly", modes: { multiRange: "firstOnly" }, moreRequests: true },
+  { name: "reorder", modes: { multiRange: "reorder" } },
+  { name: "colonBoundary", modes: { colonBoundary: true } },
+  {
+    name: "ignoreRange",
+    modes: { ignoreRange: true },
+    afterPull: async (_client, reg) => {
+      // Once the client knows Range is ignored, each blob crosses the wire at most twice.
+      const app = REG_HOST.images!.v2.layers[1]!;
+      const s = served(reg, app.descriptor.digest, "modes/ignorerange");
+      assert.ok(s.requests > 0);
+      assert.ok(s.bytesSent <= 2 * app.blob.length, `${s.bytesSent} for ${app.blob.length} bytes`);
+    },
+  },
+  { name: "acceptRanges-false", modes: { acceptRanges: false } },
+  {
+    // Every blob GET is cut after 300 kB (more than the largest chunk, 293 kB): the engine's
+    // 64 KiB range pieces let each attempt deliver some ranges, and the client re-asks the rest.
+    name: "resetAfterBytes",
+    modes: { resetAfterBytes: 300_000 },
+    pullOptions: { maxRangeBytes: 64 << 10 },
+    moreRequests: true,
+  },
+  {
+    name: "429-seconds",
+    modes: { tooManyRequests: { count: 3, retryAfterSeconds: 1, form: "seconds" } },
+    moreRequests: true,
+  },
+  {
+    name: "429-http-date",
+    modes: { tooManyRequests: { count: 3, retryAfterSeconds: 1, form: "http-date" } },
+    moreRequests: true,
+  },
+  { name: "serverErrors", modes: { serverErrors: { count: 4, status: 503 } }, moreRequests: true },
+  {
+    name: "redirect-short-ttl",
+    // The mock signs whole seconds: a 2 s TTL lives 1-2 s.
+    modes: { redirectBlobs: true, redirectTtlSeconds: 2 },
+    // The client remembers the signed storage URLs; once they expire (403) it must ask the
+    // registry for fresh ones. Pull v1 again, into an empty store, after the TTL.
+    afterPull: async (client) => {
+      await sleep(2100);
+      const { dir, store } = await freshStore();
+      try {
+        const r = await pull(`${REG_HOST.host}/modes/redirect-short-ttl:v1`, { store, client });
+        assert.ok(r.layers.every((l) => l.mode === "partial" && l.verified === "diff-id"));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  { name: "latency", modes: { latencyMs: 30 } },
+];
+
+/** Set once the registry runs (the cases are declared before it starts). */
+const REG_HOST: { host: string; images?: SampleImages } = { host: "" };
+
+/** Per mode: requests the server answered for each layer, v1 then v2 (for docs/pull.md). */
+const table: string[] = [];
+
+describe("pull through every mock behaviour mode", { concurrency: true }, () => {
+  let reg: MockRegistry;
+  let images: SampleImages;
+  let baseline = 0;
+  before(async () => {
+    reg = await startMockRegistry();
+    REG_HOST.host = reg.host;
+    images = await sampleImages("zstd:chunked");
+    REG_HOST.images = images;
+    for (const c of [{ name: "plain" }, ...CASES]) {
+      await pushTo(reg, `modes/${c.name.toLowerCase()}`, "v1", images.v1);
+      await pushTo(reg, `modes/${c.name.toLowerCase()}`, "v2", images.v2);
+    }
+    baseline = (await requestsPerLayer("plain", { modes: {} })).total;
+  });
+  after(async () => {
+    console.log(`# requests per layer [v1 base, v1 app, v2 base, v2 app]\n# ${table.join("\n# ")}`);
+    await reg.close();
+  });
+
+  /** Pull v1 then v2 into a fresh store; returns the server's request count per layer. */
+  async function requestsPerLayer(
+    name: string,
+    c: Omit<ModeCase, "name">,
+  ): Promise<{ perLayer: number[]; total: number }> {
+    const repo = `modes/${name.toLowerCase()}`;
+    reg.setModes(c.modes, repo);
+    const { dir, store } = await freshStore();
+    const client = testClient();
+    try {
+      const counts: number[] = [];
+      const results: PullResult[] = [];
+      for (const tag of ["v1", "v2"]) {
+        const r = await pull(`${reg.host}/${repo}:${tag}`, { ...c.pullOptions, store, client });
+        results.push(r);
+        for (const l of r.layers) {
+          assert.ok(l.mode === "partial" || l.mode === "full" || l.mode === "cached");
+          assert.equal(l.verified, "diff-id", `${name} ${tag} ${l.digest}`);
+          assert.ok((await store.getLayer(l.diffId)) !== undefined);
+        }
+      }
+      // v2's base layer is the same blob as v1's: cached, nothing fetched.
+      assert.equal(results[1]!.layers[0]!.mode, "cached");
+      // Count the server's records per layer digest, v1's pull then v2's.
+      const recs = reg.stats().requests.filter((r) => r.repo === repo && r.kind === "blob");
+      const v1App = images.v1.layers[1]!.descriptor.digest;
+      const v2App = images.v2.layers[1]!.descriptor.digest;
+      const base = images.base.descriptor.digest;
+      const count = (d: string) => recs.filter((r) => r.digest === d && !r.redirected).length;
+      counts.push(count(base), count(v1App), 0, count(v2App));
+      const modes = results.flatMap((r) => r.layers.map((l) => l.mode)).join(",");
+      // Every answer naming the repo (manifests too: a 429 may land on any of them).
+      const total = reg.stats().requests.filter((r) => r.repo === repo && !r.redirected).length;
+      table.push(`${name}: ${counts.join(", ")}; all requests ${total} (${modes})`);
+      if (c.afterPull) await c.afterPull(client, reg);
+      return { perLayer: counts, total };
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  for (const c of CASES) {
+    test(`${c.name}: the pull succeeds and is verified`, async () => {
+      const { total } = await requestsPerLayer(c.name, c);
+      if (c.moreRequests) assert.ok(total > baseline, `${c.name}: ${total} vs plain ${baseline}`);
+      else assert.ok(total >= baseline, `${c.name}: ${total} vs plain ${baseline}`);
+    });
+  }
+
+  test("corruptByteAt: the pull fails with a digest error and records no layer", async () => {
+    const app = images.v1.layers[1]!;
+    const image = assembleImage([app]);
+    const repo = "modes/corrupt";
+    await pushTo(reg, repo, "v1", image);
+    // A byte inside the incompressible asset file: zstd stores it raw, so the frame still
+    // decodes and only the digest can notice.
+    const layer = await openChunkedLayer(bufferSource(app.blob), app.descriptor.annotations);
+    const asset = layer.files.find((f) => f.name.endsWith("assets.bin"))!;
+    const chunk = asset.chunks[0]!;
+    reg.setModes({ corruptByteAt: Math.floor((chunk.offset + chunk.end) / 2) }, repo);
+    const { dir, store } = await freshStore();
+    const client = testClient();
+    try {
+      await assert.rejects(pull(`${reg.host}/${repo}:v1`, { store, client }), DigestMismatchError);
+      assert.equal(await store.getLayer(app.diffId), undefined);
+      assert.deepEqual(await store.listLayers(), []);
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
