@@ -78,6 +78,15 @@ describe("authentication of redirect targets", () => {
         undefined,
         "anonymous token for B",
       );
+      // Later fetches go straight to the cached storage URL with B's token: one request each.
+      const before = seenByB.length;
+      const blobRef = { registry: a.host, repository: "r", digest, size: blob.length };
+      const more = await c.fetchRanges(blobRef, [{ offset: 10, length: 5 }]);
+      assert.deepEqual(more[0], blob.subarray(10, 15));
+      assert.deepEqual(
+        seenByB.slice(before).map((r) => [r.path.startsWith("/storage"), r.auth]),
+        [[true, "Bearer token-for-b"]],
+      );
       await c.close();
     } finally {
       await a.close();

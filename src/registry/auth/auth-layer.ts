@@ -87,6 +87,7 @@ export class Authenticator {
     res: HttpResponse,
     req: HttpRequest,
     next: Send,
+    sentToken: boolean,
   ): Promise<HttpResponse> {
     const challenge = usable(parseChallenges(headerList(res, "www-authenticate")));
     if (!challenge) return res;
@@ -94,7 +95,7 @@ export class Authenticator {
     const target: ForeignTarget = { challenge, scopes: scope ? scope.split(" ") : [] };
     const known = this.foreign.get(res.url.origin);
     // The token we sent was refused: forget it before asking again.
-    if (known?.challenge.scheme === "bearer")
+    if (sentToken && known?.challenge.scheme === "bearer")
       this.tokens.invalidate({ challenge: known.challenge, scopes: known.scopes });
     this.foreign.set(res.url.origin, target);
     const creds = await this.credentials.get(res.url.host);
@@ -102,7 +103,9 @@ export class Authenticator {
     if (!value) return res;
     await res.dump();
     const headers = { ...req.headers, authorization: value };
-    return next({ ...req, url: res.url, headers, scope: undefined });
+    const retried = await next({ ...req, url: res.url, headers, scope: undefined });
+    // Still the answer of a redirect, so callers may cache the target URL.
+    return { ...retried, redirected: res.redirected || retried.redirected };
   }
 
   /** A request straight to a known redirect target (a cached storage URL). */
@@ -116,7 +119,7 @@ export class Authenticator {
     }
     const res = await next(r);
     if (res.status !== 401 || res.url.origin !== req.url.origin) return res;
-    return this.authenticateElsewhere(res, req, next);
+    return this.authenticateElsewhere(res, req, next, r !== req);
   }
 
   layer(): Layer {
@@ -140,7 +143,7 @@ export class Authenticator {
       if (first.status !== 401) return first;
       // A 401 from a redirect target (another origin) is not ours to answer with this
       // registry's credentials or challenge state: that host gets its own.
-      if (first.url.origin !== origin) return this.authenticateElsewhere(first, req, next);
+      if (first.url.origin !== origin) return this.authenticateElsewhere(first, req, next, false);
 
       const fresh = parseChallenges(headerList(first, "www-authenticate"));
       const freshUsable = usable(fresh);
