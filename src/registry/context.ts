@@ -9,7 +9,7 @@ import { isLoopbackHost, normalizeRegistry, registryEndpoint } from "../referenc
 import { repositoryScope } from "./auth/challenge.js";
 import type { CapabilityStore } from "./capabilities.js";
 import { NotFoundError, RegistryError } from "./errors.js";
-import type { HttpResponse, Send } from "./http.js";
+import { displayUrl, type HttpResponse, header, type Send } from "./http.js";
 import { isRetryableNetworkError, type RetryOptions } from "./retry.js";
 
 /** Registry + repository: where manifests and blobs live. `Reference` satisfies it. */
@@ -119,7 +119,7 @@ export async function requestBlob(
       signal,
       targetScope: repositoryScope(blob.repository),
     });
-    if (res.status !== 401 && res.status !== 403) return res;
+    if (res.status !== 401 && res.status !== 403) return checkIdentity(res, blob);
     await res.dump();
     ctx.storageUrls.delete(key);
   }
@@ -133,5 +133,18 @@ export async function requestBlob(
   });
   if (res.redirected && res.url.origin !== origin && res.status !== 401 && res.status !== 403)
     ctx.storageUrls.set(key, res.url);
+  return checkIdentity(res, blob);
+}
+
+/** Blob bytes must arrive as stored: a Content-Encoding would change every offset and digest. */
+function checkIdentity(res: HttpResponse, blob: BlobRef): HttpResponse {
+  const encoding = header(res, "content-encoding")?.trim().toLowerCase();
+  if (encoding && encoding !== "identity" && res.status >= 200 && res.status < 300) {
+    res.abort();
+    throw new RegistryError(
+      `blob ${blob.registry}/${blob.repository}@${blob.digest}: ${res.url.host} answered with Content-Encoding ${encoding} despite Accept-Encoding: identity`,
+      { status: res.status, url: displayUrl(res.url) },
+    );
+  }
   return res;
 }

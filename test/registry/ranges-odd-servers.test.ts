@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { describe, it } from "node:test";
-import { RangeResponseError } from "../../src/registry/errors.js";
+import { RangeResponseError, RegistryError } from "../../src/registry/errors.js";
 import { sha256, testClient } from "./helpers.js";
 
 type Handler = (ranges: Array<[number, number]>, res: ServerResponse) => void;
@@ -133,6 +133,31 @@ describe("range answers from unusual servers", () => {
       } finally {
         await srv.close();
       }
+    }
+  });
+
+  it("refuses a Content-Encoding applied despite Accept-Encoding: identity", async () => {
+    const srv = await serve((ranges, res) => {
+      const [s, e] = ranges[0]!;
+      res.writeHead(206, {
+        "content-range": `bytes ${s}-${e}/${blob.length}`,
+        "content-encoding": "gzip",
+      });
+      res.end(blob.subarray(s, e + 1));
+    });
+    try {
+      const c = testClient();
+      await assert.rejects(
+        c.fetchRanges({ registry: srv.host, repository: "x", digest, size: blob.length }, [
+          { offset: 0, length: 10 },
+        ]),
+        (e: unknown) =>
+          e instanceof RegistryError &&
+          /Content-Encoding gzip despite Accept-Encoding: identity/.test(e.message),
+      );
+      await c.close();
+    } finally {
+      await srv.close();
     }
   });
 });
