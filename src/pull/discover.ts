@@ -45,7 +45,11 @@ export async function discoverLayer(
     mediaType: desc.mediaType,
   });
   const annotated = detected.format !== "none";
-  if (!annotated && compression === "none") return { path: "full", format: "tar" };
+  // Without annotations only a zstd:chunked footer (whose tar-split makes the diff_id check
+  // possible) can lead to a partial pull: an eStargz TOC found through a gzip footer is
+  // authenticated by nothing, so it is full under either policy, and probing would cost a
+  // request for nothing.
+  if (!annotated && compression !== "zstd") return { path: "full", format: plain };
 
   let layer: AnyChunkedLayer;
   try {
@@ -58,7 +62,8 @@ export async function discoverLayer(
     if (!annotated) {
       // No annotation vouches for anything here: whatever the tail says, a full pull is right.
       if (err instanceof ChunkpullError && !(err instanceof RangeResponseError)) {
-        return { path: "full", format: plain, reason: footerReason(err) };
+        const reason = footerReason(err);
+        return reason ? { path: "full", format: plain, reason } : { path: "full", format: plain };
       }
       if (err instanceof RangeResponseError) {
         return { path: "full", format: plain, reason: `range requests refused: ${err.message}` };
@@ -89,9 +94,8 @@ export async function discoverLayer(
   };
 }
 
-function footerReason(err: ChunkpullError): string {
-  if (err instanceof FormatError && /not a chunked layer/.test(err.message)) {
-    return "no chunked-format annotation or footer";
-  }
+/** A plain zstd layer is simply pulled in full; a broken chunked footer is worth a reason. */
+function footerReason(err: ChunkpullError): string | undefined {
+  if (err instanceof FormatError && /not a chunked layer/.test(err.message)) return undefined;
   return `no chunked-format annotation; footer unusable: ${err.message}`;
 }
