@@ -38,6 +38,13 @@ export async function openBlobStream(
   const first = await withOrigins(ctx, blob.registry, async (o) => {
     const res = await requestBlob(ctx, o, blob, {}, options.signal);
     if (res.status !== 200) throw await responseError(res, subject);
+    const length = header(res, "content-length");
+    if (length !== undefined && blob.size !== undefined && Number(length) !== blob.size) {
+      res.abort();
+      throw new FormatError(
+        `${subject}: server announces ${length} bytes, the descriptor says ${blob.size}`,
+      );
+    }
     origin = o;
     return res;
   });
@@ -87,10 +94,13 @@ function resumingBody(
       res = await requestBlob(ctx, origin, blob, { range: `bytes=${delivered}-` }, signal);
       if (res.status === 206) {
         const cr = parseContentRange(header(res, "content-range"), `${subject} resume`);
-        if (cr.start !== delivered) {
+        if (
+          cr.start !== delivered ||
+          (cr.total !== undefined && blob.size !== undefined && cr.total !== blob.size)
+        ) {
           res.abort();
           throw new RangeResponseError(
-            `${subject}: resume at ${delivered} answered with range ${cr.start}-${cr.end}`,
+            `${subject}: resume at ${delivered} answered with range ${cr.start}-${cr.end}/${cr.total ?? "*"}`,
             {
               status: 206,
               url: displayUrl(res.url),
