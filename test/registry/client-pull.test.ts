@@ -106,6 +106,14 @@ describe("pull against the mock registry", () => {
       c.openBlob({ ...mockRepo(reg, "app/web"), digest: img.diffId }),
       NotFoundError,
     );
+    await assert.rejects(
+      c.openBlob({
+        ...mockRepo(reg, "app/web"),
+        digest: img.layerDigest,
+        size: img.layer.length + 1,
+      }),
+      (e: unknown) => e instanceof FormatError && /the descriptor says/.test(e.message),
+    );
     await c.close();
   });
 
