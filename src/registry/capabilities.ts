@@ -29,12 +29,10 @@ export class CapabilityStore {
   /** A request with `attempted` ranges was refused (400/416/501): allow half as many next time. */
   refuseMulti(origin: string, attempted: number): RangeCapability {
     const cur = this.get(origin);
+    if (cur.mode === "none") return cur; // Range is ignored there anyway: nothing to halve
     const maxRanges = Math.min(cur.maxRanges, Math.max(1, Math.floor(attempted / 2)));
     const next: RangeCapability =
-      maxRanges <= 1
-        ? { mode: "single", maxRanges: 1 }
-        : { mode: cur.mode === "none" ? "none" : "multi", maxRanges };
-    if (cur.mode === "none") next.mode = "none";
+      maxRanges <= 1 ? { mode: "single", maxRanges: 1 } : { mode: "multi", maxRanges };
     this.byOrigin.set(origin, next);
     return next;
   }
