@@ -5,7 +5,7 @@
  * chunks decoded. The store checks the whole file against its TOC digest before it keeps it.
  */
 import pLimit from "p-limit";
-import { FormatError } from "../errors.js";
+import { ChunkpullError, FormatError } from "../errors.js";
 import type { ChunkedLayer, RangeSource } from "../formats/layer-index.js";
 import type { Store } from "../store/store.js";
 import { batchRanges } from "./batches.js";
@@ -180,8 +180,16 @@ async function* decodedChunks(
           if (from < 0 || to > buf.length) {
             throw new FormatError(`chunk [${rc.chunk.offset}, ${rc.chunk.end}) outside its range`);
           }
-          const data = await layer.decodeChunk(buf.subarray(from, to), rc.chunk);
-          return { fileIndex: rc.fileIndex, chunkIndex: rc.chunkIndex, data };
+          try {
+            const data = await layer.decodeChunk(buf.subarray(from, to), rc.chunk);
+            return { fileIndex: rc.fileIndex, chunkIndex: rc.chunkIndex, data };
+          } catch (err) {
+            // Name the file: "chunk [a, b)" alone does not tell a user what was damaged.
+            if (err instanceof ChunkpullError) {
+              err.message = `${JSON.stringify(rc.file.name)} chunk ${rc.chunkIndex}: ${err.message}`;
+            }
+            throw err;
+          }
         }),
       ),
     );

@@ -3,6 +3,7 @@
  * rebuild+verify -> record) or full pull (stream -> verify -> index -> record).
  */
 import type { Digest } from "../digest.js";
+import { ChunkpullError } from "../errors.js";
 import type { FileRef } from "../formats/layer-index.js";
 import { layerCompression } from "../oci/media-types.js";
 import type { Descriptor } from "../oci/types.js";
@@ -41,7 +42,23 @@ const FULL_PROGRESS_STEP = 1 << 20;
 
 const storePolicy = (v: VerifyPolicy) => (v === "diff-id" ? "diff_id" : "toc");
 
+/** One layer; every failure names the layer (errors keep their class, the message gains context). */
 export async function pullLayer(
+  ctx: LayerContext,
+  desc: Descriptor,
+  diffId: Digest,
+): Promise<LayerResult> {
+  try {
+    return await pullOneLayer(ctx, desc, diffId);
+  } catch (err) {
+    if (err instanceof ChunkpullError && !err.message.includes(desc.digest)) {
+      err.message = `layer ${desc.digest}: ${err.message}`;
+    }
+    throw err;
+  }
+}
+
+async function pullOneLayer(
   ctx: LayerContext,
   desc: Descriptor,
   diffId: Digest,
