@@ -77,4 +77,30 @@ describe("HEAD resolution and push", () => {
       await reg.close();
     }
   });
+
+  it("reports insufficient scope (401 or 403) as UnauthorizedError after asking for the scope", async () => {
+    for (const status of [401, 403] as const) {
+      const reg = await startMockRegistry({
+        auth: {
+          kind: "bearer",
+          insufficientScopeStatus: status,
+          access: [{ user: "anonymous", repo: "*", actions: ["pull"] }],
+        },
+      });
+      try {
+        const anon = testClient();
+        await assert.rejects(
+          anon.pushBlob(mockRepo(reg, "team/x"), Buffer.from("x")),
+          (e: unknown) => e instanceof UnauthorizedError && e.status === status,
+        );
+        // 401 insufficient_scope: one re-authentication and one retry, not a loop
+        const posts = reg.stats().requests.filter((r) => r.kind === "upload").length;
+        if (status === 401) assert.equal(posts, 2);
+        else assert.ok(posts >= 1 && posts <= 2, `${posts} upload requests`);
+        await anon.close();
+      } finally {
+        await reg.close();
+      }
+    }
+  });
 });

@@ -140,7 +140,12 @@ export class Authenticator {
         return next(r);
       };
       const first = await attempt(challenge);
-      if (first.status !== 401) return first;
+      // Some registries say insufficient_scope with 403 instead of 401: same remedy.
+      const insufficient403 =
+        first.status === 403 &&
+        usable(parseChallenges(headerList(first, "www-authenticate")))?.params.error ===
+          "insufficient_scope";
+      if (first.status !== 401 && !insufficient403) return first;
       // A 401 from a redirect target (another origin) is not ours to answer with this
       // registry's credentials or challenge state: that host gets its own.
       if (first.url.origin !== origin) return this.authenticateElsewhere(first, req, next, false);
