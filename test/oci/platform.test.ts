@@ -15,7 +15,12 @@ import type { Descriptor, ImageIndex, Platform } from "../../src/oci/types.js";
 let n = 0;
 function entry(platform: Platform | undefined, extra: Partial<Descriptor> = {}): Descriptor {
   n++;
-  const d: Descriptor = { mediaType: MediaType.OciManifest, digest: `sha256:${n.toString(16).padStart(64, "0")}`, size: 100, ...extra };
+  const d: Descriptor = {
+    mediaType: MediaType.OciManifest,
+    digest: `sha256:${n.toString(16).padStart(64, "0")}`,
+    size: 100,
+    ...extra,
+  };
   if (platform) d.platform = platform;
   return d;
 }
@@ -37,16 +42,34 @@ describe("platform normalisation", () => {
   it("parses platform strings", () => {
     assert.equal(formatPlatform(parsePlatform("linux/arm64/v8")), "linux/arm64");
     assert.equal(formatPlatform(parsePlatform("linux/arm")), "linux/arm/v7");
-    assert.equal(formatPlatform(parsePlatform("windows/amd64:10.0.17763")), "windows/amd64:10.0.17763");
+    assert.equal(
+      formatPlatform(parsePlatform("windows/amd64:10.0.17763")),
+      "windows/amd64:10.0.17763",
+    );
     assert.throws(() => parsePlatform("linux"), /os\/arch/);
   });
 
   it("orders fallbacks like containerd platformVector", () => {
     const list = (s: string) => compatiblePlatforms(parsePlatform(s)).map(formatPlatform);
-    assert.deepEqual(list("linux/amd64/v3"), ["linux/amd64/v3", "linux/amd64/v2", "linux/amd64", "linux/386"]);
+    assert.deepEqual(list("linux/amd64/v3"), [
+      "linux/amd64/v3",
+      "linux/amd64/v2",
+      "linux/amd64",
+      "linux/386",
+    ]);
     assert.deepEqual(list("linux/arm/v7"), ["linux/arm/v7", "linux/arm/v6", "linux/arm/v5"]);
-    assert.deepEqual(list("linux/arm64"), ["linux/arm64", "linux/arm/v8", "linux/arm/v7", "linux/arm/v6", "linux/arm/v5"]);
-    assert.deepEqual(list("linux/arm64/v8.2").slice(0, 3), ["linux/arm64/v8.2", "linux/arm64/v8.1", "linux/arm64"]);
+    assert.deepEqual(list("linux/arm64"), [
+      "linux/arm64",
+      "linux/arm/v8",
+      "linux/arm/v7",
+      "linux/arm/v6",
+      "linux/arm/v5",
+    ]);
+    assert.deepEqual(list("linux/arm64/v8.2").slice(0, 3), [
+      "linux/arm64/v8.2",
+      "linux/arm64/v8.1",
+      "linux/arm64",
+    ]);
   });
 });
 
@@ -69,7 +92,10 @@ describe("selectPlatform", () => {
     assert.equal(selectPlatform(index(armv6), parsePlatform("linux/arm64")), armv6);
     const i386 = idx.manifests[1]!;
     assert.equal(selectPlatform(idx, parsePlatform("linux/amd64")), i386);
-    assert.throws(() => selectPlatform(idx, parsePlatform("linux/amd64"), { strict: true }), PlatformNotFoundError);
+    assert.throws(
+      () => selectPlatform(idx, parsePlatform("linux/amd64"), { strict: true }),
+      PlatformNotFoundError,
+    );
   });
 
   it("prefers a better rank over index order, then the zstd instance, then index order", () => {
@@ -77,13 +103,22 @@ describe("selectPlatform", () => {
     const v3 = entry({ os: "linux", architecture: "amd64", variant: "v3" });
     assert.equal(selectPlatform(index(v2, v3), parsePlatform("linux/amd64/v3")), v3);
     const gzip = entry({ os: "linux", architecture: "amd64" });
-    const zstd = entry({ os: "linux", architecture: "amd64" }, { annotations: { [ZSTD_INSTANCE_ANNOTATION]: "true" } });
+    const zstd = entry(
+      { os: "linux", architecture: "amd64" },
+      { annotations: { [ZSTD_INSTANCE_ANNOTATION]: "true" } },
+    );
     assert.equal(selectPlatform(index(gzip, zstd), parsePlatform("linux/amd64")), zstd);
-    assert.equal(selectPlatform(index(gzip, zstd), parsePlatform("linux/amd64"), { preferZstd: false }), gzip);
+    assert.equal(
+      selectPlatform(index(gzip, zstd), parsePlatform("linux/amd64"), { preferZstd: false }),
+      gzip,
+    );
   });
 
   it("skips attestations and unknown media types, and lists what is available", () => {
-    const weird = entry({ os: "linux", architecture: "s390x" }, { mediaType: "application/x-unknown" });
+    const weird = entry(
+      { os: "linux", architecture: "s390x" },
+      { mediaType: "application/x-unknown" },
+    );
     const idx = index(attestation, noPlatform, weird, amd, arm64);
     assert.throws(
       () => selectPlatform(idx, parsePlatform("linux/s390x"), {}, "example.com/app:1"),
@@ -91,7 +126,9 @@ describe("selectPlatform", () => {
         e instanceof PlatformNotFoundError &&
         e.wanted === "linux/s390x" &&
         e.available.join(",") === "linux/amd64,linux/arm64" &&
-        /example\.com\/app:1 has no manifest for platform linux\/s390x; available: linux\/amd64, linux\/arm64/.test(e.message),
+        /example\.com\/app:1 has no manifest for platform linux\/s390x; available: linux\/amd64, linux\/arm64/.test(
+          e.message,
+        ),
     );
   });
 });

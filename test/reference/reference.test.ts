@@ -19,7 +19,10 @@ describe("parseReference", () => {
 
   it("keeps user namespaces on Docker Hub and maps index.docker.io", () => {
     assert.equal(parseReference("bitnami/redis:7").toString(), "docker.io/bitnami/redis:7");
-    assert.equal(parseReference("index.docker.io/ubuntu").toString(), "docker.io/library/ubuntu:latest");
+    assert.equal(
+      parseReference("index.docker.io/ubuntu").toString(),
+      "docker.io/library/ubuntu:latest",
+    );
     assert.equal(parseReference("docker.io/library/busybox:1.36").repository, "library/busybox");
   });
 
@@ -61,7 +64,11 @@ describe("parseReference", () => {
       ["bad_host:99999999/x", /invalid registry host/],
     ];
     for (const [input, re] of cases) {
-      assert.throws(() => parseReference(input), (e: unknown) => e instanceof UsageError && re.test(e.message), input);
+      assert.throws(
+        () => parseReference(input),
+        (e: unknown) => e instanceof UsageError && re.test(e.message),
+        input,
+      );
     }
   });
 
