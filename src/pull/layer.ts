@@ -4,7 +4,7 @@
  */
 import type { Digest } from "../digest.js";
 import { ChunkpullError } from "../errors.js";
-import type { FileRef } from "../formats/layer-index.js";
+import type { FileRef, RangeSource } from "../formats/layer-index.js";
 import { layerCompression } from "../oci/media-types.js";
 import type { Descriptor } from "../oci/types.js";
 import type { RegistryClient } from "../registry/client.js";
@@ -39,6 +39,36 @@ function filesIndex(format: string, files: readonly FileRef[], tocDigest?: Diges
 }
 
 const FULL_PROGRESS_STEP = 1 << 20;
+
+/** A RangeSource that counts what was asked of it (metadata and chunk ranges alike). */
+interface CountingSource extends RangeSource {
+  ranges: number;
+  bytes: number;
+}
+
+function countingSource(inner: RangeSource): CountingSource {
+  const counted: CountingSource = {
+    size: inner.size,
+    ranges: 0,
+    bytes: 0,
+    read(ranges, signal) {
+      counted.ranges += ranges.length;
+      counted.bytes += ranges.reduce((n, r) => n + r.length, 0);
+      return inner.read(ranges, signal);
+    },
+  };
+  return counted;
+}
+
+/**
+ * A registry that ignores Range answers with the whole blob, and the client then reads each
+ * batch from byte 0. Seen as: far more body bytes received than asked for (a multi-range request
+ * refused with a 200 costs only the few bytes read before the client hangs up).
+ */
+function rangesIgnored(received: number, asked: number, blobSize: number): string | undefined {
+  if (received <= asked + Math.max(64 << 10, blobSize / 2)) return undefined;
+  return `the registry ignores Range (${received} bytes received for ${asked} asked)`;
+}
 
 const storePolicy = (v: VerifyPolicy) => (v === "diff-id" ? "diff_id" : "toc");
 
@@ -90,12 +120,23 @@ async function pullOneLayer(
     };
   }
   const blob: BlobRef = { ...ctx.repo, digest: desc.digest, size: desc.size };
-  const source = ctx.client.rangeSource(blob, desc.size);
+  const source = countingSource(ctx.client.rangeSource(blob, desc.size));
+  const receivedBefore = ctx.client.stats().bytesReceived;
   const discovery = await discoverLayer(desc, source, {
     verify: ctx.verify,
     strict: ctx.strict,
     signal: ctx.signal,
   });
+  const ignored = rangesIgnored(
+    ctx.client.stats().bytesReceived - receivedBefore,
+    source.bytes,
+    desc.size,
+  );
+  if (discovery.path === "partial" && ignored) {
+    // Every further batch of ranges would cost the blob up to its last range again: one
+    // streamed full download is cheaper and needs no buffering.
+    return full(ctx, desc, diffId, blob, base, discovery.layer.format, ignored);
+  }
   if (discovery.path === "partial") {
     const { layer, verified } = discovery;
     const hits = await lookupStore(layer.files, ctx.store);
@@ -108,7 +149,7 @@ async function pullOneLayer(
     });
     try {
       let received = 0;
-      const fetched = await fetchPlan(layer, plan, source, ctx.store, {
+      await fetchPlan(layer, plan, source, ctx.store, {
         batchBytes: ctx.batchBytes,
         maxRangeBytes: ctx.maxRangeBytes,
         concurrency: ctx.concurrency,
@@ -166,7 +207,7 @@ async function pullOneLayer(
         ...base,
         format: layer.format,
         mode: "partial",
-        ranges: fetched.ranges,
+        ranges: source.ranges,
         filesTotal: t.files,
         filesFromStore: t.filesFromStore,
         chunksFromStore: t.chunksFromStore,

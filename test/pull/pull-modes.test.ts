@@ -35,6 +35,7 @@ interface ModeCase {
   /** The server forces more requests than the plain multipart registry needs. */
   moreRequests?: boolean;
   pullOptions?: Partial<PullOptions>;
+  check?: (results: PullResult[]) => void;
   /** Runs after both pulls, with the same client (e.g. a pull once redirect URLs expired). */
   afterPull?: (client: RegistryClient, reg: MockRegistry) => Promise<void>;
 }
@@ -50,6 +51,15 @@ const CASES: ModeCase[] = [
   {
     name: "ignoreRange",
     modes: { ignoreRange: true },
+    check: (results) => {
+      // Discovery reveals it (the whole blob came for a few kB of metadata): full pulls.
+      const pulled = results.flatMap((r) => r.layers).filter((l) => l.mode !== "cached");
+      assert.ok(pulled.length === 3);
+      for (const l of pulled) {
+        assert.equal(l.mode, "full");
+        assert.match(l.fallbackReason ?? "", /ignores Range/);
+      }
+    },
     afterPull: async (_client, reg) => {
       // Once the client knows Range is ignored, each blob crosses the wire at most twice.
       const app = REG_HOST.images!.v2.layers[1]!;
@@ -58,6 +68,7 @@ const CASES: ModeCase[] = [
       assert.ok(s.bytesSent <= 2 * app.blob.length, `${s.bytesSent} for ${app.blob.length} bytes`);
     },
   },
+  { name: "closedRangesOnly", modes: { closedRangesOnly: true }, moreRequests: true },
   { name: "acceptRanges-false", modes: { acceptRanges: false } },
   {
     // Every blob GET is cut after 300 kB (more than the largest chunk, 293 kB): the engine's
@@ -158,6 +169,7 @@ describe("pull through every mock behaviour mode", { concurrency: true }, () => 
       // Every answer naming the repo (manifests too: a 429 may land on any of them).
       const total = reg.stats().requests.filter((r) => r.repo === repo && !r.redirected).length;
       table.push(`${name}: ${counts.join(", ")}; all requests ${total} (${modes})`);
+      c.check?.(results);
       if (c.afterPull) await c.afterPull(client, reg);
       return { perLayer: counts, total };
     } finally {
