@@ -40,6 +40,16 @@ function filesIndex(format: string, files: readonly FileRef[], tocDigest?: Diges
 
 const FULL_PROGRESS_STEP = 1 << 20;
 
+/**
+ * Gaps between wanted chunks up to this many bytes are fetched through. Each separate range
+ * costs a multipart part header in the answer (Go's: CRLF, 60-character boundary, Content-Type
+ * and Content-Range lines, ~150 bytes) plus ~16 bytes in the Range header, so merging a gap
+ * shorter than that transfers fewer bytes, and merging a longer one more. (c/storage merges
+ * gaps up to 1 KiB, which doubles the transfer when small changed files alternate with kept
+ * ones; see docs/pull.md.)
+ */
+const MERGE_GAP_BYTES = 160;
+
 /** A RangeSource that counts what was asked of it (metadata and chunk ranges alike). */
 interface CountingSource extends RangeSource {
   ranges: number;
@@ -140,7 +150,10 @@ async function pullOneLayer(
   if (discovery.path === "partial") {
     const { layer, verified } = discovery;
     const hits = await lookupStore(layer.files, ctx.store);
-    const plan = planLayer(layer.files, hits.haveFile, hits.haveChunk, { blobSize: desc.size });
+    const plan = planLayer(layer.files, hits.haveFile, hits.haveChunk, {
+      blobSize: desc.size,
+      alwaysMergeGap: MERGE_GAP_BYTES,
+    });
     const t = plan.totals;
     ctx.progress({
       kind: "plan",
