@@ -24,10 +24,7 @@ export async function layerConvert(args: string[]): Promise<number> {
   }
   const output = str(values, "output");
   if (!output) throw new UsageError("-o OUT.blob is required");
-  const levelText = str(values, "level");
-  const level = levelText === undefined ? undefined : Number(levelText);
-  if (level !== undefined && !Number.isInteger(level))
-    throw new UsageError("--level must be an integer");
+  const level = parseLevel(str(values, "level"), format as LayerWriteFormat);
   const partial = `${output}.partial`;
   const out = createWriteStream(partial);
   try {
@@ -54,4 +51,20 @@ export async function layerConvert(args: string[]): Promise<number> {
     await rm(partial, { force: true });
     throw err;
   }
+}
+
+/** Levels each compressor accepts: zstd 1-22, gzip (zlib) 0-9. */
+const LEVEL_RANGE: Record<LayerWriteFormat, [number, number]> = {
+  "zstd:chunked": [1, 22],
+  estargz: [0, 9],
+};
+
+function parseLevel(text: string | undefined, format: LayerWriteFormat): number | undefined {
+  if (text === undefined) return undefined;
+  const level = Number(text);
+  const [min, max] = LEVEL_RANGE[format];
+  if (!Number.isInteger(level) || level < min || level > max) {
+    throw new UsageError(`--level for ${format} must be an integer from ${min} to ${max}`);
+  }
+  return level;
 }

@@ -143,7 +143,22 @@ describe("usage errors exit 2 with a message", { concurrency: true }, () => {
     [
       "convert with a non-integer --level",
       async () => ["layer", "convert", vector("small", "input.tar"), "--level", "x", "-o", out()],
-      /--level must be an integer/,
+      /--level for zstd:chunked must be an integer from 1 to 22/,
+    ],
+    [
+      "convert to estargz with a gzip level out of range",
+      async () => [
+        "layer",
+        "convert",
+        vector("small", "input.tar"),
+        "--format",
+        "estargz",
+        "--level",
+        "12",
+        "-o",
+        out(),
+      ],
+      /--level for estargz must be an integer from 0 to 9/,
     ],
     [
       "a malformed --diff-id",
