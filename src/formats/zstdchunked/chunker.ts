@@ -7,7 +7,7 @@
  * Push-based so the writer can stream: feed payload pieces with `push`, then `finish`. The
  * returned events describe the chunk stream; `data` buffers may be views of the input.
  */
-import { RollSum } from "./rollsum.js";
+import { CHAR_OFFSET, ROLLSUM_WINDOW, RollSum, SPLIT_MASK } from "./rollsum.js";
 
 export const HOLE_THRESHOLD = 1024;
 
@@ -27,10 +27,18 @@ export class FileChunker {
   push(input: Buffer): ChunkEvent[] {
     const events: ChunkEvent[] = [];
     const rs = this.rollsum;
+    // The rollsum state lives in locals on the hot path (one byte per iteration, every byte of
+    // every file); it is written back around the rare zero-run path, which uses `rs` itself.
+    const win = rs.window;
+    // int32 arithmetic (| 0) wraps like Go's uint32 and keeps V8 on small integers.
+    let s1 = rs.s1 | 0;
+    let s2 = rs.s2 | 0;
+    let wofs = rs.wofs;
     let spanStart = 0; // first byte of `input` not yet emitted
     // Where the current zero run began in `input`; -1 when it began in an earlier push.
     let runStart = this.zeroRun > 0 ? -1 : 0;
-    for (let i = 0; i < input.length; i++) {
+    const n = input.length;
+    for (let i = 0; i < n; i++) {
       const b = input[i]!;
       if (b === 0) {
         if (this.zeroRun === 0) runStart = i;
@@ -38,42 +46,66 @@ export class FileChunker {
         continue;
       }
       if (this.zeroRun > 0) {
-        if (runStart < 0) {
-          this.flushZeros(events);
-          spanStart = i;
-        } else if (this.zeroRun >= HOLE_THRESHOLD) {
-          if (runStart > spanStart)
-            events.push({ type: "data", data: input.subarray(spanStart, runStart) });
-          rs.rollZeros(this.zeroRun);
-          events.push({ type: "cut" }, { type: "hole", length: this.zeroRun });
-          this.zeroRun = 0;
-          spanStart = i;
-        } else {
-          // A short run inside this input: its zeros are ordinary data bytes of the span.
-          for (let k = runStart; k < i; k++) {
-            rs.roll(0);
-            if (rs.onSplit()) {
-              events.push(
-                { type: "data", data: input.subarray(spanStart, k + 1) },
-                { type: "cut" },
-              );
-              spanStart = k + 1;
-            }
-          }
-          this.zeroRun = 0;
-        }
+        rs.s1 = s1 >>> 0;
+        rs.s2 = s2 >>> 0;
+        rs.wofs = wofs;
+        spanStart = this.endZeroRun(input, events, runStart, spanStart, i);
+        s1 = rs.s1 | 0;
+        s2 = rs.s2 | 0;
+        wofs = rs.wofs;
       }
-      // A data byte: roll it and test for a cut right after it.
-      rs.roll(b);
-      if (rs.onSplit()) {
+      // A data byte: roll it (rollsum.go Roll) and test for a cut right after it.
+      const drop = win[wofs]!;
+      s1 = (s1 + b - drop) | 0;
+      s2 = (s2 + s1 - ROLLSUM_WINDOW * (drop + CHAR_OFFSET)) | 0;
+      win[wofs] = b;
+      wofs = (wofs + 1) & (ROLLSUM_WINDOW - 1);
+      if ((s2 & SPLIT_MASK) === SPLIT_MASK) {
         events.push({ type: "data", data: input.subarray(spanStart, i + 1) }, { type: "cut" });
         spanStart = i + 1;
       }
     }
+    rs.s1 = s1 >>> 0;
+    rs.s2 = s2 >>> 0;
+    rs.wofs = wofs;
     // Zeros at the end stay pending (they may grow into a hole); emit what precedes them.
     const end = this.zeroRun > 0 ? Math.max(runStart, 0) : input.length;
     if (end > spanStart) events.push({ type: "data", data: input.subarray(spanStart, end) });
     return events;
+  }
+
+  /** A zero run ended at `i` (a non-zero byte): a hole, or ordinary data bytes. Returns spanStart. */
+  private endZeroRun(
+    input: Buffer,
+    events: ChunkEvent[],
+    runStart: number,
+    spanStart: number,
+    i: number,
+  ): number {
+    const rs = this.rollsum;
+    if (runStart < 0) {
+      this.flushZeros(events);
+      return i;
+    }
+    if (this.zeroRun >= HOLE_THRESHOLD) {
+      if (runStart > spanStart)
+        events.push({ type: "data", data: input.subarray(spanStart, runStart) });
+      rs.rollZeros(this.zeroRun);
+      events.push({ type: "cut" }, { type: "hole", length: this.zeroRun });
+      this.zeroRun = 0;
+      return i;
+    }
+    // A short run inside this input: its zeros are ordinary data bytes of the span.
+    let start = spanStart;
+    for (let k = runStart; k < i; k++) {
+      rs.roll(0);
+      if (rs.onSplit()) {
+        events.push({ type: "data", data: input.subarray(start, k + 1) }, { type: "cut" });
+        start = k + 1;
+      }
+    }
+    this.zeroRun = 0;
+    return start;
   }
 
   /** End of payload: classify trailing zeros, then close the last chunk. */

@@ -4,15 +4,16 @@
  * all ones (about one boundary per 64 KiB).
  */
 export const ROLLSUM_WINDOW = 64;
-const CHAR_OFFSET = 31;
+export const CHAR_OFFSET = 31;
 export const ROLLSUM_BITS = 16;
-const SPLIT_MASK = (1 << ROLLSUM_BITS) - 1;
+export const SPLIT_MASK = (1 << ROLLSUM_BITS) - 1;
 
 export class RollSum {
   s1 = ROLLSUM_WINDOW * CHAR_OFFSET;
   s2 = ROLLSUM_WINDOW * (ROLLSUM_WINDOW - 1) * CHAR_OFFSET;
-  private readonly window = new Uint8Array(ROLLSUM_WINDOW);
-  private wofs = 0;
+  /** Exposed for the chunker's inlined hot loop. */
+  readonly window = new Uint8Array(ROLLSUM_WINDOW);
+  wofs = 0;
 
   roll(ch: number): void {
     const drop = this.window[this.wofs]!;
