@@ -19,6 +19,7 @@ import { assembleImage } from "../../src/image/build.js";
 import { pull } from "../../src/pull/pull.js";
 import type { PullOptions, PullResult } from "../../src/pull/types.js";
 import type { RegistryClient } from "../../src/registry/client.js";
+import { RegistryError } from "../../src/registry/errors.js";
 import {
   bufferSource,
   freshStore,
@@ -206,6 +207,47 @@ describe("pull through every mock behaviour mode", { concurrency: true }, () => 
     } finally {
       await client.close();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the registry changes its mind mid-pull (after the plan)", async () => {
+    const app = images.v1.layers[1]!;
+    for (const [name, modes, outcome] of [
+      ["midpull/ignore", { ignoreRange: true }, "ok"],
+      ["midpull/refuse", { multiRange: "status416" }, "ok"],
+      ["midpull/down", { serverErrors: { count: 1000, status: 503 } }, "fail"],
+    ] as const) {
+      await pushTo(reg, name, "v1", assembleImage([app]));
+      const { dir, store } = await freshStore();
+      const client = testClient();
+      try {
+        const pulled = pull(`${reg.host}/${name}:v1`, {
+          store,
+          client,
+          onProgress: (e) => {
+            if (e.kind === "plan") reg.setModes(modes, name);
+          },
+        });
+        if (outcome === "ok") {
+          const r = await pulled;
+          assert.equal(r.layers[0]!.mode, "partial", name);
+          assert.equal(r.layers[0]!.verified, "diff-id");
+        } else {
+          const err = await pulled.then(
+            () => assert.fail(`${name} succeeded`),
+            (e: unknown) => e as Error,
+          );
+          // A registry error that names the layer and what the server said.
+          assert.ok(err instanceof RegistryError, String(err));
+          assert.ok(err.message.includes(app.descriptor.digest), err.message);
+          assert.match(err.message, /503/);
+          assert.equal(await store.getLayer(app.diffId), undefined);
+        }
+      } finally {
+        reg.clearModes(name);
+        await client.close();
+        await rm(dir, { recursive: true, force: true });
+      }
     }
   });
 });
