@@ -162,4 +162,28 @@ describe("pulls in several processes", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test("an aborted pull rejects, records nothing and releases its pull marker", async () => {
+    const { dir, store } = await freshStore();
+    reg.setModes({ bandwidthBytesPerSecond: 250_000 }, "proc/slow");
+    const controller = new AbortController();
+    try {
+      const pulled = pull(`${reg.host}/proc/slow:v1`, {
+        store,
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.kind === "plan" && e.layer === slow.layers[1]!.descriptor.digest) {
+            setTimeout(() => controller.abort(new Error("user gave up")), 200);
+          }
+        },
+      });
+      await assert.rejects(pulled);
+      assert.equal(await store.getLayer(slow.layers[1]!.diffId), undefined);
+      assert.equal((await store.stats()).activePulls, 0);
+      await store.gc({ waitMs: 1000 }); // would wait (and fail) for a leaked marker
+    } finally {
+      reg.clearModes("proc/slow");
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
