@@ -101,6 +101,38 @@ describe("partial pull cost against the mock registry", () => {
 /** Go's multipart part header: CRLF, "--" + 60-char boundary, Content-Type, Content-Range. */
 const PART_HEADER_BYTES = 160;
 
+describe("bounded batches", () => {
+  test("64 KiB batches of 16 KiB pieces: more requests, the same payload, verified", async () => {
+    const reg = await startMockRegistry();
+    const images = await sampleImages("zstd:chunked");
+    await pushTo(reg, "bytes/batches", "v1", images.v1);
+    const { dir, store } = await freshStore();
+    const client = testClient();
+    try {
+      const r = await pull(`${reg.host}/bytes/batches:v1`, {
+        store,
+        client,
+        batchBytes: 64 << 10,
+        maxRangeBytes: 16 << 10,
+        concurrency: 2,
+      });
+      const app = r.layers[1]!;
+      assert.equal(app.mode, "partial");
+      assert.equal(app.verified, "diff-id");
+      const s = served(reg, app.digest);
+      const payload = app.size - 200; // everything but leading headers and the footer, roughly
+      // One request per batch: at least payload / 64 KiB of them, and a part header per piece.
+      assert.ok(s.requests >= Math.floor(payload / (64 << 10)), `${s.requests} requests`);
+      assert.ok(app.ranges > payload / (16 << 10) / 2, `${app.ranges} ranges`);
+      assert.ok(s.bytesSent <= app.size + app.ranges * PART_HEADER_BYTES);
+    } finally {
+      await client.close();
+      await reg.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("partial pull cost with scattered changes", () => {
   let reg: MockRegistry;
   const layers: BuiltLayer[] = [];
@@ -120,7 +152,7 @@ describe("partial pull cost with scattered changes", () => {
   });
   after(() => reg.close());
 
-  test("alternating changed files: <= 1.05 x ideal", async () => {
+  test("alternating changed files: <= 1.05 x ideal + one part header per range", async () => {
     const { dir, store } = await freshStore();
     const client = testClient();
     try {
