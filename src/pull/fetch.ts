@@ -5,10 +5,12 @@
  * chunks decoded. The store checks the whole file against its TOC digest before it keeps it.
  */
 import pLimit from "p-limit";
+import type { Digest } from "../digest.js";
 import { ChunkpullError, FormatError } from "../errors.js";
 import type { ChunkedLayer, RangeSource } from "../formats/layer-index.js";
 import type { Store } from "../store/store.js";
 import { batchRanges } from "./batches.js";
+import { ObjectWriter, SMALL_FILE } from "./object-writer.js";
 import type { ChunkLocation, FilePlan, Plan, PlannedRange } from "./plan.js";
 
 export interface FetchOptions {
@@ -49,22 +51,32 @@ export async function fetchPlan(
   const remote = decodedChunks(layer, batches, source, opts, signal);
   const pending = duplicateReferences(plan);
   const kept = new Map<string, Buffer>();
-  let filesWritten = 0;
+  const writer = new ObjectWriter(store);
+  const index = (fp: FilePlan) => (digest: Digest) => store.indexFile(fp.file, digest);
   try {
     for (const [fileIndex, fp] of plan.files.entries()) {
       if (fp.source !== "chunks") continue;
       const bytes = fileBytes(fp, fileIndex, { remote, store, pending, kept });
-      const { digest } = await store.writeObject(bytes, fp.file.digest);
-      await store.indexFile(fp.file, digest);
-      filesWritten++;
+      if (fp.file.size <= SMALL_FILE) {
+        // Gathered in plan order (cheap, in memory), written in the background: per-file I/O
+        // (temp file, fsync, rename, chunk pointers) overlaps with the next files.
+        const parts: Buffer[] = [];
+        for await (const b of bytes) parts.push(b);
+        await writer.add(Buffer.concat(parts, fp.file.size), index(fp), fp.file.digest);
+      } else {
+        await writer.write(bytes, index(fp), fp.file.digest);
+      }
     }
     const extra = await remote.next();
     if (!extra.done) throw new FormatError("fetched chunks left over after every file was written");
+    await writer.drain();
   } catch (err) {
     abort.abort(err);
     await remote.return(undefined).catch(() => {});
+    await writer.drain().catch(() => {});
     throw err;
   }
+  const filesWritten = writer.written;
   return {
     bytesRequested: plan.ranges.reduce((n, r) => n + r.length, 0),
     ranges: batches.reduce((n, b) => n + b.length, 0),

@@ -9,16 +9,17 @@
 
 import { pipeline, type Readable, Transform } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { createHasher, type Digest } from "../digest.js";
+import { createHasher, type Digest, EMPTY_SHA256 } from "../digest.js";
 import { ChunkpullError, DigestMismatchError } from "../errors.js";
-import type { ChunkRef, FileRef } from "../formats/layer-index.js";
+import type { FileRef } from "../formats/layer-index.js";
 import { readTar } from "../formats/tar/reader.js";
 import type { TarEvent } from "../formats/tar/types.js";
 import { TarSplitBuilder } from "../formats/tarsplit/builder.js";
 import { zstdDecompressStream } from "../formats/zstd-stream.js";
-import { FileChunker } from "../formats/zstdchunked/chunker.js";
 import type { LayerCompression } from "../oci/media-types.js";
 import type { Store } from "../store/store.js";
+import { ChunkRecorder, recordChunks } from "./chunk-recorder.js";
+import { ObjectWriter, SMALL_FILE } from "./object-writer.js";
 
 export interface FullPullResult {
   diffId: Digest;
@@ -104,19 +105,44 @@ export async function fullPull(
     }
   }
 
-  for (;;) {
-    const next = await events.next();
-    if (next.done) break;
-    const ev = next.value;
-    feed(ev);
-    if (ev.type !== "entry") continue;
-    const h = ev.header;
-    if ((h.typeflag !== "0" && h.typeflag !== "7") || h.size === 0) continue;
-    const chunks: ChunkRef[] = [];
-    const { digest } = await store.writeObject(chunked(payload(h.size), chunks));
-    const file: FileRef = { name: h.name, size: h.size, digest, chunks };
-    files.push(file);
-    await store.indexFile(file, digest);
+  const writer = new ObjectWriter(store);
+  try {
+    for (;;) {
+      const next = await events.next();
+      if (next.done) break;
+      const ev = next.value;
+      feed(ev);
+      if (ev.type !== "entry") continue;
+      const h = ev.header;
+      if ((h.typeflag !== "0" && h.typeflag !== "7") || h.size === 0) continue;
+      const recorder = new ChunkRecorder();
+      const file: FileRef = {
+        name: h.name,
+        size: h.size,
+        digest: EMPTY_SHA256,
+        chunks: recorder.chunks,
+      };
+      files.push(file);
+      const stored = (digest: Digest) => {
+        file.digest = digest;
+        return store.indexFile(file, digest);
+      };
+      if (h.size <= SMALL_FILE) {
+        const parts: Buffer[] = [];
+        for await (const b of payload(h.size)) {
+          recorder.push(b);
+          parts.push(b);
+        }
+        recorder.finish();
+        await writer.add(Buffer.concat(parts, h.size), stored);
+      } else {
+        await writer.write(recordChunks(payload(h.size), recorder), stored);
+      }
+    }
+    await writer.drain();
+  } catch (err) {
+    await writer.drain().catch(() => {});
+    throw err;
   }
   // Drain the decompressor so the registry client sees the whole blob and checks its digest.
   for await (const _ of tar) {
@@ -136,45 +162,4 @@ export async function fullPull(
     tarSplit: builder ? Buffer.from(lines.join("")) : undefined,
     tarSplitProblem,
   };
-}
-
-/**
- * Pass a file's bytes through while recording its content-defined chunks (same boundaries and
- * digests as a zstd:chunked TOC would list), so partial pulls of chunked images reuse them.
- */
-async function* chunked(source: AsyncIterable<Buffer>, out: ChunkRef[]): AsyncGenerator<Buffer> {
-  const chunker = new FileChunker();
-  let hasher = createHasher();
-  let chunkStart = 0;
-  let pos = 0;
-  const handle = (events: ReturnType<FileChunker["push"]>) => {
-    for (const e of events) {
-      if (e.type === "data") {
-        hasher.update(e.data);
-        pos += e.data.length;
-      } else if (e.type === "cut") {
-        if (pos > chunkStart) {
-          out.push({
-            offset: 0,
-            end: 0,
-            fileOffset: chunkStart,
-            size: pos - chunkStart,
-            digest: hasher.digest(),
-            zeros: false,
-          });
-        }
-        hasher = createHasher();
-        chunkStart = pos;
-      } else {
-        out.push({ offset: 0, end: 0, fileOffset: pos, size: e.length, zeros: true });
-        pos += e.length;
-        chunkStart = pos;
-      }
-    }
-  };
-  for await (const b of source) {
-    handle(chunker.push(b));
-    yield b;
-  }
-  handle(chunker.finish());
 }
