@@ -3,7 +3,7 @@
  * app layer whose files mostly stay the same from one version to the next (a few change, one is
  * added, one removed) — what a partial pull can deduplicate.
  */
-import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from "../../src/formats/tar/writer.js";
+import { makeTar, rng, type TarFile } from "../../src/image/sample-app.js";
 
 export interface ContentOptions {
   /** Regular files in the app layer. Default 40. */
@@ -14,7 +14,6 @@ export interface ContentOptions {
   seed: number;
 }
 
-const MTIME = 1_700_000_000;
 const WORDS = [
   "layer",
   "chunk",
@@ -38,19 +37,6 @@ const WORDS = [
   "image",
 ];
 
-/** xorshift32: tiny, deterministic, good enough for test content. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
 /** Half text-like (compressible), half random bytes, so compressed sizes look realistic. */
 export function fileContent(seed: number, size: number): Buffer {
   const next = rng(seed);
@@ -69,54 +55,26 @@ export function fileContent(seed: number, size: number): Buffer {
   return out;
 }
 
-type Entry =
-  | { kind: "dir"; name: string }
-  | { kind: "file"; name: string; data: Buffer; mode?: number }
-  | { kind: "symlink"; name: string; target: string };
-
-function* tarOf(entries: Entry[]): Generator<Buffer> {
-  for (const e of entries) {
-    const common = { name: e.name, mtime: MTIME, uname: "root", gname: "root" };
-    if (e.kind === "dir") {
-      yield encodeTarHeader({ ...common, typeflag: "5", mode: 0o755 });
-    } else if (e.kind === "symlink") {
-      yield encodeTarHeader({ ...common, typeflag: "2", mode: 0o777, linkname: e.target });
-    } else {
-      yield encodeTarHeader({
-        ...common,
-        typeflag: "0",
-        mode: e.mode ?? 0o644,
-        size: e.data.length,
-      });
-      yield e.data;
-      yield tarPadding(e.data.length);
-    }
-  }
-  yield END_OF_ARCHIVE;
-}
-
 /** The base layer: the same bytes for every version. */
 export function baseLayerTar(opts: ContentOptions): Buffer[] {
-  const entries: Entry[] = [
-    { kind: "dir", name: "etc/" },
+  const entries: TarFile[] = [
+    { name: "etc/", type: "5" },
     {
-      kind: "file",
       name: "etc/os-release",
       data: Buffer.from('NAME="chunkpull sample"\nID=sample\n'),
     },
-    { kind: "dir", name: "usr/" },
-    { kind: "dir", name: "usr/lib/" },
+    { name: "usr/", type: "5" },
+    { name: "usr/lib/", type: "5" },
   ];
   for (let i = 0; i < 8; i++) {
     entries.push({
-      kind: "file",
       name: `usr/lib/libsample${i}.so`,
       data: fileContent(opts.seed * 7919 + i, opts.fileSize * 2),
       mode: 0o755,
     });
   }
-  entries.push({ kind: "symlink", name: "usr/lib/libsample.so", target: "libsample0.so" });
-  return [...tarOf(entries)];
+  entries.push({ name: "usr/lib/libsample.so", type: "2", linkname: "libsample0.so", mode: 0o777 });
+  return [makeTar(entries)];
 }
 
 /**
@@ -125,14 +83,13 @@ export function baseLayerTar(opts: ContentOptions): Buffer[] {
  * and drops the previous version's plugin, so consecutive versions share ~90% of their bytes.
  */
 export function appLayerTar(version: number, opts: ContentOptions): Buffer[] {
-  const entries: Entry[] = [
-    { kind: "dir", name: "app/" },
-    { kind: "dir", name: "app/bin/" },
-    { kind: "dir", name: "app/data/" },
-    { kind: "dir", name: "app/plugins/" },
+  const entries: TarFile[] = [
+    { name: "app/", type: "5" },
+    { name: "app/bin/", type: "5" },
+    { name: "app/data/", type: "5" },
+    { name: "app/plugins/", type: "5" },
   ];
   entries.push({
-    kind: "file",
     name: "app/VERSION",
     data: Buffer.from(`${version}\n`),
   });
@@ -142,7 +99,6 @@ export function appLayerTar(version: number, opts: ContentOptions): Buffer[] {
     const size = Math.max(1, Math.floor(opts.fileSize * (0.25 + ((i * 37) % 100) / 66)));
     const dir = i === 0 ? "app/bin" : "app/data";
     entries.push({
-      kind: "file",
       name: i === 0 ? `${dir}/app` : `${dir}/file${String(i).padStart(3, "0")}.dat`,
       data: fileContent(opts.seed * 1_000_003 + i * 101 + revision, size),
       mode: i === 0 ? 0o755 : 0o644,
@@ -154,15 +110,13 @@ export function appLayerTar(version: number, opts: ContentOptions): Buffer[] {
   const edit = fileContent(opts.seed * 17 + version, 4096);
   const middle = Math.floor(bundle.length / 2);
   entries.push({
-    kind: "file",
     name: "app/bin/bundle.js",
     data: Buffer.concat([bundle.subarray(0, middle), edit, bundle.subarray(middle)]),
   });
   entries.push({
-    kind: "file",
     name: `app/plugins/v${version}.bin`,
     data: fileContent(opts.seed * 31 + version * 977, opts.fileSize),
   });
-  entries.push({ kind: "symlink", name: "app/current", target: "bin/app" });
-  return [...tarOf(entries)];
+  entries.push({ name: "app/current", type: "2", linkname: "bin/app", mode: 0o777 });
+  return [makeTar(entries)];
 }

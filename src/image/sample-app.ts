@@ -6,7 +6,8 @@
  */
 import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from "../formats/tar/writer.js";
 
-function rng(seed: number): () => number {
+/** xorshift32: tiny, deterministic, good enough for sample content. */
+export function rng(seed: number): () => number {
   let x = seed >>> 0 || 1;
   return () => {
     x ^= x << 13;
