@@ -36,6 +36,8 @@ interface DecodedChunk extends ChunkLocation {
 }
 
 const ZERO_PIECE = Buffer.alloc(1 << 20);
+/** Uncompressed bytes decoded ahead of the file writer. */
+const DECODE_BUDGET = 16 << 20;
 const key = (l: ChunkLocation) => `${l.fileIndex}:${l.chunkIndex}`;
 
 export async function fetchPlan(
@@ -182,30 +184,48 @@ async function* decodedChunks(
     startUpTo(i + 1 + opts.concurrency);
     const bufs = await started[i]!;
     const batch = batches[i]!;
-    // Decode a whole batch at once: native zstd/gzip decoding runs on the libuv pool.
-    const decoded = await Promise.all(
-      batch.flatMap((range, r) =>
-        range.chunks.map(async (rc) => {
-          const buf = bufs[r]!;
-          const from = rc.chunk.offset - range.offset;
-          const to = rc.chunk.end - range.offset;
-          if (from < 0 || to > buf.length) {
-            throw new FormatError(`chunk [${rc.chunk.offset}, ${rc.chunk.end}) outside its range`);
-          }
-          try {
-            const data = await layer.decodeChunk(buf.subarray(from, to), rc.chunk);
-            return { fileIndex: rc.fileIndex, chunkIndex: rc.chunkIndex, data };
-          } catch (err) {
-            // Name the file: "chunk [a, b)" alone does not tell a user what was damaged.
-            if (err instanceof ChunkpullError) {
-              err.message = `${JSON.stringify(rc.file.name)} chunk ${rc.chunkIndex}: ${err.message}`;
-            }
-            throw err;
-          }
-        }),
-      ),
-    );
+    // Decode ahead within a budget of uncompressed bytes (native zstd/gzip decoding runs on the
+    // libuv pool), yielding in order: memory stays bounded however well the data compressed.
+    const window: Array<{ size: number; done: Promise<DecodedChunk> }> = [];
+    let windowBytes = 0;
+    for (const [r, range] of batch.entries()) {
+      for (const rc of range.chunks) {
+        while (window.length > 0 && windowBytes + rc.chunk.size > DECODE_BUDGET) {
+          const head = window.shift()!;
+          windowBytes -= head.size;
+          yield await head.done;
+        }
+        const done = decodeOne(layer, bufs[r]!, range, rc);
+        done.catch(() => {}); // awaited in order below
+        window.push({ size: rc.chunk.size, done });
+        windowBytes += rc.chunk.size;
+      }
+    }
+    for (const w of window) yield await w.done;
     started[i] = Promise.resolve([]); // release the compressed buffers
-    yield* decoded;
+  }
+}
+
+/** Decode one chunk out of its range buffer; errors name the file. */
+async function decodeOne(
+  layer: ChunkedLayer,
+  buf: Buffer,
+  range: PlannedRange,
+  rc: PlannedRange["chunks"][number],
+): Promise<DecodedChunk> {
+  const from = rc.chunk.offset - range.offset;
+  const to = rc.chunk.end - range.offset;
+  if (from < 0 || to > buf.length) {
+    throw new FormatError(`chunk [${rc.chunk.offset}, ${rc.chunk.end}) outside its range`);
+  }
+  try {
+    const data = await layer.decodeChunk(buf.subarray(from, to), rc.chunk);
+    return { fileIndex: rc.fileIndex, chunkIndex: rc.chunkIndex, data };
+  } catch (err) {
+    // Name the file: "chunk [a, b)" alone does not tell a user what was damaged.
+    if (err instanceof ChunkpullError) {
+      err.message = `${JSON.stringify(rc.file.name)} chunk ${rc.chunkIndex}: ${err.message}`;
+    }
+    throw err;
   }
 }
