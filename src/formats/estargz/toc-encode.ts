@@ -4,45 +4,10 @@
  * sorted xattr keys, HTML-safe string escaping (Go >= 1.22 short escapes for \b and \f), nil
  * entry list as `null`, no trailing newline. Given identical offsets the bytes equal Go's.
  */
+import { goJsonString, goSortedKeys as sortedKeys } from "../go-json.js";
 import type { Toc, TocEntry } from "./toc.js";
 
-const HEX = "0123456789abcdef";
-const SHORT_ESCAPES: Record<number, string> = {
-  34: '\\"',
-  92: "\\\\",
-  10: "\\n",
-  13: "\\r",
-  9: "\\t",
-  8: "\\b",
-  12: "\\f",
-};
-
-/** A JSON string literal as Go's encoding/json writes it (EscapeHTML on). */
-export function goJsonString(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const short = SHORT_ESCAPES[c];
-    if (short !== undefined) out += short;
-    else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26) {
-      out += `\\u00${HEX[c >> 4]}${HEX[c & 15]}`;
-    } else if (c === 0x2028 || c === 0x2029) out += `\\u202${HEX[c & 15]}`;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      const next = s.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        out += s.slice(i, i + 2);
-        i++;
-      } else out += "\ufffd"; // invalid UTF-8 becomes U+FFFD (raw, not escaped) in Go
-    } else if (c >= 0xdc00 && c <= 0xdfff) out += "\ufffd";
-    else out += s[i];
-  }
-  return `${out}"`;
-}
-
-/** Go sorts map keys by their UTF-8 bytes. */
-function sortedKeys(m: Record<string, string>): string[] {
-  return Object.keys(m).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-}
+export { goJsonString };
 
 function encodeEntry(e: TocEntry, indent: string): string {
   const inner = `${indent}\t`;

@@ -4,6 +4,7 @@
  * type, name, name_raw, size, payload, position; `name`, `name_raw`, `size` omitted when empty;
  * `payload` always present (null for FileType entries without data).
  */
+import { goJsonString } from "../go-json.js";
 
 export type TarSplitEntry =
   /** FileType: a placeholder for a file's payload; payload = CRC-64 (8 bytes) or null when size 0. */
@@ -62,65 +63,9 @@ export function fileEntry(
   return { type: 1, name: "", nameRaw: nameBytes, size, payload, position };
 }
 
-const HEX = "0123456789abcdef";
-
-/**
- * A JSON string literal exactly as Go's encoding/json writes it with HTML escaping on (the
- * json.Encoder default): <, >, & as \u003c \u003e \u0026; U+2028/U+2029 escaped; control
- * characters as \n \r \t \b \f (Go >= 1.22) or \u00XX; lone surrogates (JavaScript's
- * equivalent of invalid UTF-8) as \ufffd.
- */
-export function goJsonString(s: string): string {
-  let out = '"';
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    let esc: string | undefined;
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26) {
-      switch (c) {
-        case 0x22:
-          esc = '\\"';
-          break;
-        case 0x5c:
-          esc = "\\\\";
-          break;
-        case 0x0a:
-          esc = "\\n";
-          break;
-        case 0x0d:
-          esc = "\\r";
-          break;
-        case 0x09:
-          esc = "\\t";
-          break;
-        case 0x08:
-          esc = "\\b";
-          break;
-        case 0x0c:
-          esc = "\\f";
-          break;
-        default:
-          esc = "\\u00" + HEX[c >> 4] + HEX[c & 0xf];
-      }
-    } else if (c === 0x2028 || c === 0x2029) {
-      esc = c === 0x2028 ? "\\u2028" : "\\u2029";
-    } else if (c >= 0xd800 && c <= 0xdfff) {
-      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-        i++; // a valid surrogate pair is copied as is
-        continue;
-      }
-      esc = "\\ufffd";
-    }
-    if (esc !== undefined) {
-      out += s.slice(start, i) + esc;
-      start = i + 1;
-    }
-  }
-  return out + s.slice(start) + '"';
-}
-
 /** One JSON line (with the trailing "\n") as Go's json.Encoder.Encode(storage.Entry) writes it. */
+export { goJsonString };
+
 export function encodeEntry(e: TarSplitEntry): string {
   let line = '{"type":' + e.type;
   if (e.type === 1) {

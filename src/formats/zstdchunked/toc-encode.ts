@@ -4,47 +4,11 @@
  * keys, HTML-safe escaping). Only the offsets and the compressed digests then differ from Go.
  */
 import { EMPTY_SHA256 } from "../../digest.js";
+import { goJsonString as goJson, goSortedKeys as sortedKeys } from "../go-json.js";
 import type { Toc, TocEntry } from "./toc.js";
 
-const HEX = "0123456789abcdef";
-
-/** A JSON string literal as jsoniter (Go <= 1.21 encoding/json rules, EscapeHTML on) writes it. */
-export function goJsonString(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      if (c === 0x22) out += '\\"';
-      else if (c === 0x5c) out += "\\\\";
-      else if (c === 0x0a) out += "\\n";
-      else if (c === 0x0d) out += "\\r";
-      else if (c === 0x09) out += "\\t";
-      else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26) {
-        out += `\\u00${HEX[c >> 4]}${HEX[c & 15]}`;
-      } else out += s[i];
-      continue;
-    }
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const next = s.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        out += s[i]! + s[i + 1]!;
-        i++;
-        continue;
-      }
-      out += "\\ufffd"; // Go writes invalid UTF-8 (a lone surrogate here) as U+FFFD, escaped
-      continue;
-    }
-    if (c >= 0xdc00 && c <= 0xdfff) out += "\\ufffd";
-    else if (c === 0x2028 || c === 0x2029) out += `\\u202${HEX[c & 15]}`;
-    else out += s[i];
-  }
-  return `${out}"`;
-}
-
-/** Go sorts map keys by their UTF-8 bytes, which differs from UTF-16 order for astral planes. */
-function sortedKeys(m: Record<string, string>): string[] {
-  return Object.keys(m).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-}
+/** jsoniter (c/storage's TOC encoder) follows pre-1.22 Go: \u0008 and \u000c, not \b and \f. */
+export const goJsonString = (s: string): string => goJson(s, false);
 
 function encodeEntry(e: TocEntry): string {
   const parts = [`"type":${goJsonString(e.type)}`, `"name":${goJsonString(e.name)}`];
