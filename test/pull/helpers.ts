@@ -17,6 +17,7 @@ import {
   type BuiltImage,
   type BuiltLayer,
   buildLayer,
+  pushImage,
 } from "../../src/image/build.js";
 import { appLayerFiles, baseLayerFiles, makeTar } from "../../src/image/sample-app.js";
 import { CapabilityStore } from "../../src/registry/capabilities.js";
@@ -157,7 +158,5 @@ export async function pushTo(
   tag: string,
   image: BuiltImage,
 ): Promise<void> {
-  for (const l of image.layers) await reg.putBlob(repo, l.blob);
-  await reg.putBlob(repo, image.config);
-  await reg.putManifest(repo, tag, image.manifest, image.mediaType);
+  await pushImage(reg, repo, tag, image);
 }

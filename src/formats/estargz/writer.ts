@@ -12,6 +12,7 @@
  */
 import { createHasher, type Digest, digestOf } from "../../digest.js";
 import { UnsupportedError } from "../../errors.js";
+import { tocTypeOf } from "../tar/entry-types.js";
 import { readTar } from "../tar/reader.js";
 import type { TarHeader, TarTime } from "../tar/types.js";
 import { encodeEstargzFooter } from "./footer.js";
@@ -40,16 +41,6 @@ export interface EstargzConversion {
   tocDigest: Digest;
   uncompressedSize: number;
 }
-
-const TOC_TYPES: Record<string, TocEntry["type"]> = {
-  "0": "reg",
-  "1": "hardlink",
-  "2": "symlink",
-  "3": "char",
-  "4": "block",
-  "5": "dir",
-  "6": "fifo",
-};
 
 const padding = (n: number): number => (512 - (n % 512)) % 512;
 
@@ -221,7 +212,7 @@ function ifChanged(m: Map<number, string>, id: number, name: string): string | u
 }
 
 function tocEntry(h: TarHeader, names: TocNames): TocEntry {
-  const type = TOC_TYPES[h.typeflag];
+  const type = tocTypeOf(h.typeflag);
   if (!type || h.sparse) {
     throw new UnsupportedError(
       `eStargz: unsupported input tar entry ${JSON.stringify(h.name)} (type ${JSON.stringify(h.typeflag)}${h.sparse ? ", sparse" : ""})`,

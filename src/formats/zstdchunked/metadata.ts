@@ -4,24 +4,14 @@
  * so TOC and tar-split cannot drift apart (P6).
  */
 import { UnsupportedError } from "../../errors.js";
+import { tocTypeOf as typeOfFlag } from "../tar/entry-types.js";
 import type { TarHeader, TarTime } from "../tar/types.js";
 import { formatRfc3339Nano, isGoZeroTime } from "./time.js";
 import { emptyTocEntry, type TocEntry, type TocEntryType } from "./toc.js";
 
-const TYPES: Record<string, TocEntryType> = {
-  "0": "reg",
-  "\0": "reg",
-  "1": "hardlink",
-  "2": "symlink",
-  "3": "char",
-  "4": "block",
-  "5": "dir",
-  "6": "fifo",
-};
-
 /** The TOC type of a tar typeflag; UnsupportedError ("unknown tarball type") otherwise. */
 export function tocTypeOf(hdr: TarHeader): TocEntryType {
-  const t = TYPES[hdr.typeflag];
+  const t = typeOfFlag(hdr.typeflag);
   if (t === undefined) {
     throw new UnsupportedError(
       `tar entry ${JSON.stringify(hdr.name)}: unknown tarball type ${JSON.stringify(hdr.typeflag)}`,
