@@ -3,8 +3,16 @@
  * through @mongodb-js/zstd (a native binding shipped in the npm package), skippable frames, and a
  * guarded decompression that refuses frames claiming more output than the caller allows.
  */
-import { compress, decompress } from "@mongodb-js/zstd";
+import { createRequire } from "node:module";
 import { FormatError, LimitExceededError } from "../errors.js";
+
+// The package's JS wrapper (index.js) drops the level argument, so every level compressed as 3.
+// Its native binding takes the level; load that directly.
+const binding = createRequire(import.meta.url)("@mongodb-js/zstd/bindings.js") as {
+  compress(data: Buffer, level?: number): Promise<Buffer>;
+  decompress(data: Buffer): Promise<Buffer>;
+};
+const { compress, decompress } = binding;
 
 export const ZSTD_MAGIC = 0xfd2fb528;
 /** The first of the 16 skippable magics (0x184D2A50..5F); c/storage always writes this one. */

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { FormatError, LimitExceededError } from "../../src/errors.js";
+import { skippableFrame, zstdCompress, zstdDecompress } from "../../src/formats/zstd.js";
+import { zstdDecompressStream } from "../../src/formats/zstd-stream.js";
+import { textContent } from "../../src/image/sample-app.js";
+
+async function collect(source: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const b of source) parts.push(b);
+  return Buffer.concat(parts);
+}
+
+async function* pieces(data: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
+
+describe("zstd primitives", () => {
+  const text = textContent(300_000, 7);
+
+  test("the compression level takes effect (the package wrapper used to drop it)", async () => {
+    const fast = await zstdCompress(text, 1);
+    const strong = await zstdCompress(text, 19);
+    assert.ok(strong.length < fast.length, `level 19 ${strong.length} vs level 1 ${fast.length}`);
+    assert.deepEqual(await zstdDecompress(strong, text.length), text);
+  });
+
+  test("decompression refuses output beyond the declared bound", async () => {
+    const frame = await zstdCompress(text, 3);
+    await assert.rejects(zstdDecompress(frame, 1000), LimitExceededError);
+    await assert.rejects(zstdDecompress(Buffer.from("not zstd at all"), 100), FormatError);
+  });
+});
+
+describe("zstdDecompressStream", () => {
+  test("frames and skippable frames split at every size decode to the concatenation", async () => {
+    const a = textContent(70_000, 1);
+    const b = textContent(5_000, 2);
+    const stream = Buffer.concat([
+      await zstdCompress(a, 3),
+      skippableFrame(Buffer.from("metadata")),
+      await zstdCompress(b, 10),
+    ]);
+    const want = Buffer.concat([a, b]);
+    for (const size of [1, 7, 4096, stream.length]) {
+      assert.deepEqual(
+        await collect(zstdDecompressStream(pieces(stream, size))),
+        want,
+        `pieces of ${size}`,
+      );
+    }
+  });
+
+  test("a truncated stream is an error, not a short success", async () => {
+    const frame = await zstdCompress(textContent(50_000, 3), 3);
+    await assert.rejects(
+      collect(zstdDecompressStream(pieces(frame.subarray(0, frame.length - 5), 1000))),
+      /truncated/,
+    );
+  });
+
+  test("a frame larger than the bound is refused before it is buffered whole", async () => {
+    const frame = await zstdCompress(textContent(200_000, 4), 1);
+    await assert.rejects(
+      collect(zstdDecompressStream(pieces(frame, 4096), 10_000)),
+      LimitExceededError,
+    );
+  });
+
+  test("garbage is a FormatError", async () => {
+    await assert.rejects(
+      collect(zstdDecompressStream(pieces(Buffer.alloc(64, 7), 16))),
+      FormatError,
+    );
+  });
+});
