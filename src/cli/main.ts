@@ -4,26 +4,23 @@
  * and only parses arguments, calls the library and renders the result.
  */
 import { ChunkpullError } from "../errors.js";
-import { layerConvert } from "./layer-convert.js";
-import { layerInspect } from "./layer-inspect.js";
-import { layerRebuild } from "./layer-rebuild.js";
-import { pullCommand } from "./pull.js";
 
 const USAGE = `usage:
   chunkpull pull REF [--store DIR] [--platform os/arch[/variant]] [--plain-http] [--creds user:pass]
-                 [--verify diff-id|toc] [--concurrency N] [--json] [--quiet]
-  chunkpull layer inspect BLOB [--annotations FILE] [--json]
-  chunkpull layer rebuild BLOB [--annotations FILE] -o OUT.tar [--diff-id sha256:...]
+                 [--verify diff-id|toc] [--concurrency N] [--json] [--quiet] [--strict]
+  chunkpull layer inspect BLOB [--annotations FILE] [--json] [--strict]
+  chunkpull layer rebuild BLOB [--annotations FILE] -o OUT.tar [--diff-id sha256:...] [--strict]
   chunkpull layer convert IN.tar --format zstd:chunked|estargz -o OUT.blob [--annotations-out FILE] [--level N]
 `;
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  pull: pullCommand,
-  "layer inspect": layerInspect,
-  "layer rebuild": layerRebuild,
-  "layer convert": layerConvert,
+// Each command is loaded only when it runs: the layer commands never pay for the registry code.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  pull: async () => (await import("./pull.js")).pullCommand,
+  "layer inspect": async () => (await import("./layer-inspect.js")).layerInspect,
+  "layer rebuild": async () => (await import("./layer-rebuild.js")).layerRebuild,
+  "layer convert": async () => (await import("./layer-convert.js")).layerConvert,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -40,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const args = twoWord ? rest : argv.slice(1);
   try {
-    return await command(args);
+    return await (await command())(args);
   } catch (err) {
     process.stderr.write(`chunkpull: ${describeError(err)}\n`);
     return err instanceof ChunkpullError && err.code === "EUSAGE" ? 2 : 1;
