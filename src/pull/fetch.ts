@@ -8,6 +8,7 @@ import pLimit from "p-limit";
 import type { Digest } from "../digest.js";
 import { ChunkpullError, FormatError } from "../errors.js";
 import type { ChunkedLayer, RangeSource } from "../formats/layer-index.js";
+import { orderedWithin } from "../formats/ordered-map.js";
 import type { Store } from "../store/store.js";
 import { batchRanges } from "./batches.js";
 import { ObjectWriter, SMALL_FILE } from "./object-writer.js";
@@ -184,24 +185,17 @@ async function* decodedChunks(
     startUpTo(i + 1 + opts.concurrency);
     const bufs = await started[i]!;
     const batch = batches[i]!;
-    // Decode ahead within a budget of uncompressed bytes (native zstd/gzip decoding runs on the
-    // libuv pool), yielding in order: memory stays bounded however well the data compressed.
-    const window: Array<{ size: number; done: Promise<DecodedChunk> }> = [];
-    let windowBytes = 0;
-    for (const [r, range] of batch.entries()) {
-      for (const rc of range.chunks) {
-        while (window.length > 0 && windowBytes + rc.chunk.size > DECODE_BUDGET) {
-          const head = window.shift()!;
-          windowBytes -= head.size;
-          yield await head.done;
-        }
-        const done = decodeOne(layer, bufs[r]!, range, rc);
-        done.catch(() => {}); // awaited in order below
-        window.push({ size: rc.chunk.size, done });
-        windowBytes += rc.chunk.size;
-      }
-    }
-    for (const w of window) yield await w.done;
+    // Decode ahead within a budget of uncompressed bytes (native decoding runs on the libuv
+    // pool), yielding in order: memory stays bounded however well the data compressed.
+    const items = batch.flatMap((range, r) =>
+      range.chunks.map((rc) => ({ range, rc, buf: bufs[r]! })),
+    );
+    yield* orderedWithin(
+      items,
+      (it) => it.rc.chunk.size,
+      (it) => decodeOne(layer, it.buf, it.range, it.rc),
+      DECODE_BUDGET,
+    );
     started[i] = Promise.resolve([]); // release the compressed buffers
   }
 }

@@ -7,6 +7,7 @@
 import { createHasher } from "../../digest.js";
 import { DigestMismatchError, FallbackError, FormatError } from "../../errors.js";
 import type { ChunkRef, FileRef, RangeSource } from "../layer-index.js";
+import { orderedWithin } from "../ordered-map.js";
 import { assembleTar } from "../tarsplit/assemble.js";
 import { readTarSplit } from "../tarsplit/reader.js";
 import { cleanAbsPath } from "./path.js";
@@ -14,6 +15,8 @@ import { filesByPath, type ZstdChunkedLayer } from "./reader.js";
 
 /** Compressed bytes fetched per range request while streaming one file. */
 const BATCH_BYTES = 8 * 1024 * 1024;
+/** Uncompressed bytes decoded ahead (in parallel on the libuv pool). */
+const DECODE_BUDGET = 16 * 1024 * 1024;
 const ZERO_BLOCK = Buffer.alloc(1024 * 1024);
 
 function* zeros(n: number): Generator<Buffer> {
@@ -37,10 +40,13 @@ export async function* streamFile(
     if (batch.length === 0) return;
     const ranges = batch.map((c) => ({ offset: c.offset, length: c.end - c.offset }));
     const raw = await src.read(ranges, signal);
-    for (const [i, c] of batch.entries()) {
-      const data = await layer.decodeChunk(raw[i]!, c);
-      yield data;
-    }
+    const items = batch.map((c, i) => ({ c, raw: raw[i]! }));
+    yield* orderedWithin(
+      items,
+      (it) => it.c.size,
+      (it) => layer.decodeChunk(it.raw, it.c),
+      DECODE_BUDGET,
+    );
     batch = [];
     batchBytes = 0;
   }
