@@ -23,51 +23,49 @@ export class FileChunker {
   private readonly rollsum = new RollSum();
   /** Zeros seen at the end of the input so far, not yet classified as hole or data. */
   private zeroRun = 0;
+  /** s1, s2, window offset and stop reason, shared with rollUntil. */
+  private readonly state = new Int32Array(4);
 
   push(input: Buffer): ChunkEvent[] {
     const events: ChunkEvent[] = [];
     const rs = this.rollsum;
-    // The rollsum state lives in locals on the hot path (one byte per iteration, every byte of
-    // every file); it is written back around the rare zero-run path, which uses `rs` itself.
-    const win = rs.window;
-    // int32 arithmetic (| 0) wraps like Go's uint32 and keeps V8 on small integers.
-    let s1 = rs.s1 | 0;
-    let s2 = rs.s2 | 0;
-    let wofs = rs.wofs;
+    const st = this.state;
+    st[0] = rs.s1 | 0;
+    st[1] = rs.s2 | 0;
+    st[2] = rs.wofs;
+    const save = () => {
+      rs.s1 = st[0]! >>> 0;
+      rs.s2 = st[1]! >>> 0;
+      rs.wofs = st[2]!;
+    };
     let spanStart = 0; // first byte of `input` not yet emitted
     // Where the current zero run began in `input`; -1 when it began in an earlier push.
     let runStart = this.zeroRun > 0 ? -1 : 0;
     const n = input.length;
-    for (let i = 0; i < n; i++) {
-      const b = input[i]!;
-      if (b === 0) {
+    let i = 0;
+    while (i < n) {
+      if (input[i] === 0) {
+        let j = i;
+        while (j < n && input[j] === 0) j++;
         if (this.zeroRun === 0) runStart = i;
-        this.zeroRun++;
-        continue;
+        this.zeroRun += j - i;
+        i = j;
+        if (i === n) break; // the run may go on in the next push
       }
       if (this.zeroRun > 0) {
-        rs.s1 = s1 >>> 0;
-        rs.s2 = s2 >>> 0;
-        rs.wofs = wofs;
+        save();
         spanStart = this.endZeroRun(input, events, runStart, spanStart, i);
-        s1 = rs.s1 | 0;
-        s2 = rs.s2 | 0;
-        wofs = rs.wofs;
+        st[0] = rs.s1 | 0;
+        st[1] = rs.s2 | 0;
+        st[2] = rs.wofs;
       }
-      // A data byte: roll it (rollsum.go Roll) and test for a cut right after it.
-      const drop = win[wofs]!;
-      s1 = (s1 + b - drop) | 0;
-      s2 = (s2 + s1 - ROLLSUM_WINDOW * (drop + CHAR_OFFSET)) | 0;
-      win[wofs] = b;
-      wofs = (wofs + 1) & (ROLLSUM_WINDOW - 1);
-      if ((s2 & SPLIT_MASK) === SPLIT_MASK) {
-        events.push({ type: "data", data: input.subarray(spanStart, i + 1) }, { type: "cut" });
-        spanStart = i + 1;
+      i = rollUntil(input, i, this.rollsum.window, st);
+      if (st[3] === SPLIT) {
+        events.push({ type: "data", data: input.subarray(spanStart, i) }, { type: "cut" });
+        spanStart = i;
       }
     }
-    rs.s1 = s1 >>> 0;
-    rs.s2 = s2 >>> 0;
-    rs.wofs = wofs;
+    save();
     // Zeros at the end stay pending (they may grow into a hole); emit what precedes them.
     const end = this.zeroRun > 0 ? Math.max(runStart, 0) : input.length;
     if (end > spanStart) events.push({ type: "data", data: input.subarray(spanStart, end) });
@@ -136,4 +134,41 @@ export class FileChunker {
     }
     if (pending > 0) events.push({ type: "data", data: Buffer.alloc(pending) });
   }
+}
+
+const SPLIT = 1;
+const STOPPED = 0;
+
+/**
+ * The hot loop, kept small and monomorphic so V8 optimises it well: rolls non-zero bytes from
+ * `from` (rollsum.go Roll: s2 += s1 - 64*(drop+31), int32 arithmetic wrapping like uint32)
+ * until a split (returns the position after the byte, st[3] = SPLIT), a zero byte or the end
+ * (returns its position, st[3] = STOPPED).
+ */
+function rollUntil(input: Uint8Array, from: number, win: Uint8Array, st: Int32Array): number {
+  let s1 = st[0]!;
+  let s2 = st[1]!;
+  let w = st[2]!;
+  const n = input.length;
+  let i = from;
+  let reason = STOPPED;
+  for (; i < n; i++) {
+    const b = input[i]!;
+    if (b === 0) break;
+    const drop = win[w]!;
+    s1 = (s1 + b - drop) | 0;
+    s2 = (s2 + s1 - ((drop + CHAR_OFFSET) << 6)) | 0;
+    win[w] = b;
+    w = (w + 1) & (ROLLSUM_WINDOW - 1);
+    if ((s2 & SPLIT_MASK) === SPLIT_MASK) {
+      i++;
+      reason = SPLIT;
+      break;
+    }
+  }
+  st[0] = s1;
+  st[1] = s2;
+  st[2] = w;
+  st[3] = reason;
+  return i;
 }

@@ -26,12 +26,26 @@ export class BlobSink {
   }
 }
 
+/** Frames compressed ahead of the blob output (each holds at most MAX_FRAME_INPUT bytes). */
+const FRAMES_IN_FLIGHT = 4;
+
+/**
+ * Frames are compressed on the libuv pool while the caller goes on chunking and hashing, and
+ * written to the sink in order. Because a frame's blob offset is known only once the frames
+ * before it are compressed, `restart` returns a boundary index; `offsetOf` turns it into a blob
+ * offset after `drain`.
+ */
 export class FrameWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   /** sha256 of every byte compressed so far = what the blob decompresses to (the diff_id). */
   private readonly contentHasher = createHasher();
   contentBytes = 0;
+  /** ends[k] = blob offset just past frame k. */
+  private readonly ends: number[] = [];
+  private framesStarted = 0;
+  private tail: Promise<void> = Promise.resolve();
+  private readonly inflight: Promise<void>[] = [];
 
   constructor(
     private readonly sink: BlobSink,
@@ -50,10 +64,26 @@ export class FrameWriter {
     }
   }
 
-  /** Close the current frame (if it holds anything: no empty frames) and return the blob offset. */
+  /**
+   * Close the current frame (if it holds anything: no empty frames). Returns the boundary index
+   * (frames so far): the blob offset where the next frame will start is `offsetOf(index)`.
+   */
   async restart(): Promise<number> {
     await this.flush();
-    return this.sink.count;
+    return this.framesStarted;
+  }
+
+  /** Blob offset of boundary `index`; valid once `drain` has resolved. */
+  offsetOf(index: number): number {
+    if (index === 0) return 0;
+    const end = this.ends[index - 1];
+    if (end === undefined) throw new Error(`FrameWriter: frame ${index - 1} not written yet`);
+    return end;
+  }
+
+  /** Wait until every frame is compressed and written. */
+  async drain(): Promise<void> {
+    await this.tail;
   }
 
   private async flush(): Promise<void> {
@@ -63,7 +93,16 @@ export class FrameWriter {
     this.pendingBytes = 0;
     this.contentHasher.update(input);
     this.contentBytes += input.length;
-    await this.sink.write(await zstdCompress(input, this.level));
+    const compressed = zstdCompress(input, this.level);
+    compressed.catch(() => {}); // surfaced through the write chain below
+    const written = this.tail.then(async () => {
+      await this.sink.write(await compressed);
+      this.ends.push(this.sink.count);
+    });
+    this.tail = written;
+    this.framesStarted++;
+    this.inflight.push(written);
+    if (this.inflight.length > FRAMES_IN_FLIGHT) await this.inflight.shift();
   }
 
   contentDigest(): Digest {

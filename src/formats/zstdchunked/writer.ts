@@ -46,6 +46,7 @@ export interface ConvertResult {
 
 interface ChunkRecord {
   chunkOffset: number;
+  /** Frame boundary index of the chunk start (see FrameWriter.restart). */
   offset: number;
   size: number;
   digest: Digest;
@@ -57,8 +58,10 @@ class FilePayload {
   readonly chunker = new FileChunker();
   private readonly fileHasher = createHasher();
   private chunkHasher = createHasher();
+  /** Frame boundary indices (FrameWriter.restart), resolved to blob offsets in tocEntries. */
   startOffset = 0;
   private lastOffset = 0;
+  fileDigest: Digest | undefined;
   private written = 0;
   private chunkStart = 0;
   readonly chunks: ChunkRecord[] = [];
@@ -109,18 +112,26 @@ class FilePayload {
     }
   }
 
-  /** The reg entry (with chunk 0 fields when there are several chunks) and its chunk entries. */
-  tocEntries(main: TocEntry): TocEntry[] {
+  /** End of payload: the whole-file digest (its hasher is released). */
+  finish(): void {
+    if (this.startOffset !== 0) this.fileDigest = this.fileHasher.digest();
+  }
+
+  /**
+   * The reg entry (with chunk 0 fields when there are several chunks) and its chunk entries.
+   * Offsets are frame boundary indices until here: `offsetOf` resolves them (after drain).
+   */
+  tocEntries(main: TocEntry, offsetOf: (boundary: number) => number): TocEntry[] {
     if (this.startOffset !== 0) {
-      main.digest = this.fileHasher.digest();
-      main.offset = this.startOffset;
-      main.endOffset = this.lastOffset;
+      main.digest = this.fileDigest!;
+      main.offset = offsetOf(this.startOffset);
+      main.endOffset = offsetOf(this.lastOffset);
     }
     const out = [main];
     if (this.chunks.length <= 1) return out;
     this.chunks.forEach((c, i) => {
       const e = i === 0 ? main : emptyTocEntry("chunk", main.name);
-      e.offset = c.offset;
+      e.offset = offsetOf(c.offset);
       e.chunkSize = c.size;
       e.chunkOffset = c.chunkOffset;
       e.chunkDigest = c.digest;
@@ -181,10 +192,13 @@ export async function convertToZstdChunked(
   const seen = new Set<string>();
   let file: { payload: FilePayload; main: TocEntry } | undefined;
 
+  // TOC entries wait for the end: their offsets are known once every frame is compressed.
+  const finished: Array<{ payload: FilePayload; main: TocEntry }> = [];
   const finishFile = async () => {
     if (!file) return;
     await file.payload.handle(file.payload.chunker.finish());
-    entries.push(...file.payload.tocEntries(file.main));
+    file.payload.finish();
+    finished.push(file);
     file = undefined;
   };
 
@@ -214,6 +228,9 @@ export async function convertToZstdChunked(
   await finishFile();
   await frames.restart();
   await tarSplitText.append(tarSplit.finish());
+  await frames.drain();
+  const offsetOf = (boundary: number) => frames.offsetOf(boundary);
+  for (const f of finished) entries.push(...f.payload.tocEntries(f.main, offsetOf));
 
   const diffId = frames.contentDigest();
   const inputDigest = inputHasher.digest();
