@@ -16,12 +16,18 @@ export function formatBytes(n: number): string {
 export function renderPullSummary(r: PullResult): string {
   const lines = [`pulled ${r.reference} (${r.manifestDigest})`];
   for (const l of r.layers) {
+    const head = `  ${l.digest.slice(0, 19)} ${l.format.padEnd(12)} ${l.mode.padEnd(7)}`;
+    if (l.mode === "cached") {
+      lines.push(`${head} already in the store; verified by ${l.verified}`);
+      continue;
+    }
     const share =
       l.size > 0
         ? ` (${((100 * l.bytesFetched) / l.size).toFixed(1)}% of ${formatBytes(l.size)})`
         : "";
+    const why = l.fallbackReason ? `; full pull because: ${l.fallbackReason}` : "";
     lines.push(
-      `  ${l.digest.slice(0, 19)} ${l.format.padEnd(12)} ${l.mode.padEnd(7)} fetched ${formatBytes(l.bytesFetched)}${share} in ${l.requests} request(s); files from store ${l.filesFromStore}/${l.filesTotal}; verified by ${l.verified}`,
+      `${head} fetched ${formatBytes(l.bytesFetched)}${share} in ${l.requests} request(s); files from store ${l.filesFromStore}/${l.filesTotal}; verified by ${l.verified}${why}`,
     );
   }
   lines.push(`total fetched ${formatBytes(r.bytesFetched)} in ${r.requests} request(s)`);
