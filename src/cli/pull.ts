@@ -17,6 +17,7 @@ export async function pullCommand(args: string[]): Promise<number> {
       json: { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
       strict: { type: "boolean" },
+      "oci-layout": { type: "string" },
     },
     ["REF"],
   );
@@ -45,6 +46,7 @@ export async function pullCommand(args: string[]): Promise<number> {
     verify,
     concurrency,
     strictFormat: values.strict === true,
+    ociLayout: str(values, "oci-layout"),
     onProgress: quiet ? undefined : (e) => process.stderr.write(`${e.message}\n`),
   });
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -4,12 +4,13 @@
  */
 import type { Digest } from "../digest.js";
 import { ChunkpullError } from "../errors.js";
-import type { FileRef, RangeSource } from "../formats/layer-index.js";
+import type { RangeSource } from "../formats/layer-index.js";
 import { layerCompression } from "../oci/media-types.js";
 import type { Descriptor } from "../oci/types.js";
 import type { RegistryClient } from "../registry/client.js";
 import type { BlobRef } from "../registry/context.js";
 import { RangeResponseError } from "../registry/errors.js";
+import { encodeFilesIndex } from "../store/files-index.js";
 import type { Store } from "../store/store.js";
 import { discoverLayer } from "./discover.js";
 import { fetchPlan } from "./fetch.js";
@@ -30,12 +31,6 @@ export interface LayerContext {
   maxRangeBytes: number;
   signal?: AbortSignal;
   progress: (e: ProgressEvent) => void;
-}
-
-/** The files index kept with every layer record: enough to rebuild the tar from the store. */
-function filesIndex(format: string, files: readonly FileRef[], tocDigest?: Digest): Buffer {
-  const list = files.map((f) => ({ name: f.name, size: f.size, digest: f.digest }));
-  return Buffer.from(JSON.stringify({ version: 1, format, tocDigest, files: list }));
 }
 
 const FULL_PROGRESS_STEP = 1 << 20;
@@ -208,7 +203,7 @@ async function pullOneLayer(
           objects: layer.files.map((f) => f.digest),
           uncompressedSize,
         },
-        filesIndex(layer.format, layer.files, layer.tocDigest),
+        encodeFilesIndex(layer.format, layer.files, layer.tocDigest),
         tarSplit ?? Buffer.alloc(0),
       );
       ctx.progress({
@@ -284,7 +279,7 @@ async function full(
       objects: r.files.map((f) => f.digest),
       uncompressedSize: r.uncompressedSize,
     },
-    filesIndex(format, r.files),
+    encodeFilesIndex(format, r.files),
     r.tarSplit ?? Buffer.alloc(0),
   );
   ctx.progress({

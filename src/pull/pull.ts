@@ -6,6 +6,7 @@
 import { FormatError } from "../errors.js";
 import { formatPlatform, parsePlatform } from "../oci/platform.js";
 import type { Platform } from "../oci/types.js";
+import { writeOciLayout } from "../output/oci-layout.js";
 import { parseReference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
 import { openStore } from "../store/index.js";
@@ -44,6 +45,7 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
     }
     const handle = await store.beginPull();
     const results: LayerResult[] = [];
+    let ociLayout: PullResult["ociLayout"];
     try {
       // Layers go one after another so each one's requests and bytes are its own; the ranges of
       // one layer are fetched concurrently.
@@ -75,6 +77,19 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
         r.bytesFetched = after.bytesReceived - before.bytesReceived;
         results.push(r);
       }
+      // Still under the pull marker: gc must not collect objects while they are exported.
+      if (options.ociLayout) {
+        progress({
+          kind: "output",
+          message: `writing an OCI image layout to ${options.ociLayout}`,
+        });
+        const written = await writeOciLayout(options.ociLayout, store, {
+          configBytes: image.configBytes,
+          diffIds,
+          refName: ref.tag ?? ref.digest,
+        });
+        ociLayout = { dir: options.ociLayout, manifestDigest: written.manifestDigest };
+      }
     } finally {
       await handle.end();
     }
@@ -91,6 +106,7 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
       layers: results,
       bytesFetched: results.reduce((n, l) => n + l.bytesFetched, 0),
       requests: results.reduce((n, l) => n + l.requests, 0),
+      ...(ociLayout ? { ociLayout } : {}),
     };
   } finally {
     if (!options.client) await client.close();

@@ -17,14 +17,17 @@ export interface RebuildResult {
 }
 
 /** name (cleaned like c/storage's CleanAbsPath) -> file, for mapping tar-split entries. */
-export function filesByCleanPath(files: readonly FileRef[]): Map<string, FileRef> {
+/** What the rebuild needs of a file: where its content is in the store. */
+export type StoredFile = Pick<FileRef, "name" | "size" | "digest">;
+
+export function filesByCleanPath(files: readonly StoredFile[]): Map<string, StoredFile> {
   return new Map(files.map((f) => [cleanAbsPath(f.name), f]));
 }
 
 /** The layer tar from tar-split + store objects, as a stream (every CRC and size checked). */
 export function tarFromStore(
   tarSplit: Buffer,
-  files: Map<string, FileRef>,
+  files: Map<string, StoredFile>,
   store: Store,
 ): AsyncGenerator<Buffer> {
   const getFile = async (name: string, size: number): Promise<AsyncIterable<Uint8Array>> => {
@@ -42,7 +45,7 @@ export function tarFromStore(
 /** Hash the rebuilt tar and require it to equal `expected` (the config's diff_id). */
 export async function rebuildAndVerify(
   tarSplit: Buffer,
-  files: Map<string, FileRef>,
+  files: Map<string, StoredFile>,
   store: Store,
   expected: Digest,
   subject: string,

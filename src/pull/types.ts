@@ -18,7 +18,15 @@ export type LayerFormat = "zstd:chunked" | "estargz" | "estargz-zstd" | "gzip" |
 export type LayerMode = "partial" | "full" | "cached";
 
 export interface ProgressEvent {
-  kind: "resolve" | "layer-start" | "plan" | "fetch" | "verify" | "layer-done" | "fallback";
+  kind:
+    | "resolve"
+    | "layer-start"
+    | "plan"
+    | "fetch"
+    | "verify"
+    | "layer-done"
+    | "fallback"
+    | "output";
   layer?: Digest;
   message: string;
   bytesFetched?: number;
@@ -40,6 +48,8 @@ export interface PullOptions {
   client?: RegistryClient;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
+  /** Also write the image as an OCI image layout into this directory (uncompressed layers). */
+  ociLayout?: string;
   /** Byte budget of one batch of ranges (bounds memory; default 16 MiB). */
   batchBytes?: number;
   /**
@@ -78,4 +88,6 @@ export interface PullResult {
   layers: LayerResult[];
   bytesFetched: number;
   requests: number;
+  /** Set when `ociLayout` was given: the layout's directory and its (new) manifest digest. */
+  ociLayout?: { dir: string; manifestDigest: Digest };
 }
