@@ -26,6 +26,8 @@ export {
   rebuildLayerTar,
 } from "./formats/open.js";
 export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./oci/types.js";
+export { storedLayerTar } from "./output/layer-tar.js";
+export { writeOciLayout } from "./output/oci-layout.js";
 export { type Plan, planLayer } from "./pull/plan.js";
 export { pull } from "./pull/pull.js";
 export type {
