@@ -6,44 +6,7 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from "../src/formats/tar/writer.js";
-
-/** xorshift32: fast, deterministic, good enough to defeat compression where we want entropy. */
-export function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
-const WORDS =
-  "the of and to in is was for on that with by as at from it be this an are or which layer chunk registry blob digest tar file image container manifest config".split(
-    " ",
-  );
-
-/** Compressible pseudo-text (~4-5x with zstd), like source code and docs in real images. */
-export function textBytes(size: number, seed: number): Buffer {
-  const next = rng(seed);
-  const out = Buffer.alloc(size);
-  let pos = 0;
-  while (pos < size) {
-    const w = WORDS[next() % WORDS.length]!;
-    pos += out.write(next() % 13 === 0 ? `${w}\n` : `${w} `, pos);
-  }
-  return out;
-}
-
-/** Incompressible bytes, like already-compressed assets. */
-export function randomBytes(size: number, seed: number): Buffer {
-  const next = rng(seed);
-  const out = Buffer.alloc(size + 4);
-  for (let i = 0; i < size; i += 4) out.writeUInt32LE(next(), i);
-  return out.subarray(0, size);
-}
+import { binaryContent, rng, textContent } from "../src/image/sample-app.js";
 
 export interface GeneratedFile {
   name: string;
@@ -58,7 +21,7 @@ export function* syntheticFiles(totalBytes: number, seed: number): Generator<Gen
   while (written < totalBytes) {
     const r = next() % 100;
     const size = r < 70 ? 1024 + (next() % 65536) : r < 97 ? 65536 + (next() % (2 << 20)) : 8 << 20;
-    const data = next() % 10 < 7 ? textBytes(size, next()) : randomBytes(size, next());
+    const data = next() % 10 < 7 ? textContent(size, next()) : binaryContent(size, next());
     yield { name: `data/d${i % 97}/f${i}.bin`, data };
     written += size;
     i++;

@@ -11,12 +11,14 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pLimit from "p-limit";
+import { type BlobInfo, CASES, type CaseInfo, VECTORS } from "../helpers/vectors.js";
+
+export { type BlobInfo, CASES, type CaseInfo, VECTORS };
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 // dist/test/cli -> repository root
 export const ROOT = join(HERE, "..", "..", "..");
 export const CLI = join(ROOT, "dist", "src", "cli", "main.js");
-export const VECTORS = join(ROOT, "test", "fixtures", "vectors");
 
 /** Children at once per test file (two files run side by side under `npm test`). */
 const limit = pLimit(Number(process.env.CHUNKPULL_TEST_CLI_JOBS ?? 2));
@@ -88,27 +90,6 @@ export function haveZstdCli(): Promise<boolean> {
     execFile("zstd", ["--version"], (err) => resolve(!err));
   });
 }
-
-export interface BlobInfo {
-  file: string;
-  blob_digest: string;
-  blob_size: number;
-  layer_diff_id: string;
-  toc_digest: string;
-  annotations: Record<string, string>;
-}
-
-export interface CaseInfo {
-  input_diff_id: string;
-  input_size: number;
-  blobs: Record<string, BlobInfo>;
-}
-
-export const CASES: Record<string, CaseInfo> = (
-  JSON.parse(readFileSync(join(VECTORS, "INDEX.json"), "utf8")) as {
-    cases: Record<string, CaseInfo>;
-  }
-).cases;
 
 /** Case names that have a blob of `format`, slow ones (large inputs) first so they start early. */
 export function casesWith(format: string): string[] {

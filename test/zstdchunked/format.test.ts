@@ -14,7 +14,7 @@ import {
   FOOTER_TAIL_SIZE,
   parseFooter,
 } from "../../src/formats/zstdchunked/footer.js";
-import { CASES, casesWith, readVector } from "./vectors.js";
+import { CASES, casesWith, readVector } from "../helpers/vectors.js";
 
 const D = `sha256:${"ab".repeat(32)}` as const;
 

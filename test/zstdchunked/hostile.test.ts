@@ -17,8 +17,8 @@ import { rebuildTar } from "../../src/formats/zstdchunked/rebuild.js";
 import { parseToc, type Toc } from "../../src/formats/zstdchunked/toc.js";
 import { encodeToc } from "../../src/formats/zstdchunked/toc-encode.js";
 import type { ConvertResult } from "../../src/formats/zstdchunked/writer.js";
+import { CASES, readVector, vectorPath } from "../helpers/vectors.js";
 import { convertFile, memorySource, sha256Of, withToc } from "./helpers.js";
-import { CASES, readVector, vectorPath } from "./vectors.js";
 
 let blob: Buffer;
 let result: ConvertResult;

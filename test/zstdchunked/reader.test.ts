@@ -6,8 +6,8 @@ import { openFileSource } from "../../src/formats/file-source.js";
 import type { RangeSource } from "../../src/formats/layer-index.js";
 import { openZstdChunked, type ZstdChunkedLayer } from "../../src/formats/zstdchunked/reader.js";
 import { rebuildTar } from "../../src/formats/zstdchunked/rebuild.js";
+import { CASES, casesWith, readVector, vectorPath } from "../helpers/vectors.js";
 import { convertFile, memorySource, sha256Of } from "./helpers.js";
-import { CASES, casesWith, readVector, vectorPath } from "./vectors.js";
 
 /** Fetch and decode every chunk; each file must hash to its TOC digest. */
 async function verifyAllChunks(src: RangeSource, layer: ZstdChunkedLayer): Promise<number> {

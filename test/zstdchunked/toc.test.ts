@@ -5,7 +5,7 @@ import { FormatError } from "../../src/errors.js";
 import { looksLikeStargzToc, parseToc } from "../../src/formats/zstdchunked/toc.js";
 import { encodeToc } from "../../src/formats/zstdchunked/toc-encode.js";
 import { tocFiles } from "../../src/formats/zstdchunked/toc-files.js";
-import { casesWith, readVector } from "./vectors.js";
+import { casesWith, readVector } from "../helpers/vectors.js";
 
 const bad = (json: string) => () => parseToc(Buffer.from(json));
 

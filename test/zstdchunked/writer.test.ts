@@ -9,8 +9,8 @@ import { rebuildTar } from "../../src/formats/zstdchunked/rebuild.js";
 import { parseToc } from "../../src/formats/zstdchunked/toc.js";
 import { encodeToc } from "../../src/formats/zstdchunked/toc-encode.js";
 import { convertToZstdChunked } from "../../src/formats/zstdchunked/writer.js";
+import { CASES, casesWith, readVector, vectorPath } from "../helpers/vectors.js";
 import { bytes, convertBytes, convertFile, memorySource, sha256Of } from "./helpers.js";
-import { CASES, casesWith, readVector, vectorPath } from "./vectors.js";
 
 /** Offsets and the tar-split digest depend on the compressor; everything else must match Go. */
 function normaliseTocText(text: string): string {

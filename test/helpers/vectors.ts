@@ -1,9 +1,9 @@
-/** Helpers to reach the reference vectors in test/fixtures/vectors (see its README.md). */
+/** The reference vectors in test/fixtures/vectors (see its README.md) and their INDEX.json, for every test area. */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-// dist/test/zstdchunked -> repository root
+// dist/test/helpers -> repository root
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const VECTORS = join(ROOT, "test", "fixtures", "vectors");
 
