@@ -152,7 +152,8 @@ describe("range requests against the mock registry", () => {
   it("follows redirects to signed storage URLs without Authorization, reuses them, and re-resolves expired ones", async () => {
     const authReg = await startMockRegistry({
       auth: { kind: "basic", users: { u: "p" } },
-      modes: { redirectBlobs: true, redirectTtlSeconds: 1 },
+      // Long enough that the first checks finish before expiry on a loaded machine.
+      modes: { redirectBlobs: true, redirectTtlSeconds: 3 },
     });
     try {
       const seeded = await seedImage(authReg, "r/x", 64 * 1024);
@@ -180,7 +181,7 @@ describe("range requests against the mock registry", () => {
       assert.ok(storage.every((r) => r.status === 206));
       const redirects = authReg.stats().requests.filter((r) => r.redirected).length;
       assert.equal(redirects, 1, "the storage URL is reused while valid");
-      await new Promise((r) => setTimeout(r, 1200));
+      await new Promise((r) => setTimeout(r, 3200));
       authReg.resetStats();
       await check();
       storage = authReg.stats().requests.filter((r) => r.origin === "storage");
