@@ -12,6 +12,9 @@ const USAGE = `usage:
   chunkpull layer inspect BLOB [--annotations FILE] [--json] [--strict]
   chunkpull layer rebuild BLOB [--annotations FILE] -o OUT.tar [--diff-id sha256:...] [--strict]
   chunkpull layer convert IN.tar --format zstd:chunked|estargz -o OUT.blob [--annotations-out FILE] [--level N]
+  chunkpull store ls [--store DIR] [--json]
+  chunkpull store gc [--store DIR] [--json]
+  chunkpull store export DIFF_ID -o OUT.tar [--store DIR]
 `;
 
 type Command = (args: string[]) => Promise<number>;
@@ -22,6 +25,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "layer inspect": async () => (await import("./layer-inspect.js")).layerInspect,
   "layer rebuild": async () => (await import("./layer-rebuild.js")).layerRebuild,
   "layer convert": async () => (await import("./layer-convert.js")).layerConvert,
+  "store ls": async () => (await import("./store.js")).storeList,
+  "store gc": async () => (await import("./store.js")).storeGc,
+  "store export": async () => (await import("./store.js")).storeExport,
 };
 
 export async function main(argv: string[]): Promise<number> {
