@@ -19,6 +19,8 @@ export type Discovery =
       layer: AnyChunkedLayer;
       /** How the rebuilt layer is checked: tar-split rebuild against the diff_id, or TOC only. */
       verified: VerifyPolicy;
+      /** Where the tar's non-payload bytes come from: the tar-split, the skeleton frames (see skeleton.ts), or nowhere ("toc"). */
+      rebuild: "tar-split" | "skeleton" | "none";
     }
   | { path: "full"; format: LayerFormat; reason?: string };
 
@@ -76,14 +78,20 @@ export async function discoverLayer(
     throw err;
   }
 
-  const rebuildable = layer.format === "zstd:chunked" && layer.hasTarSplit;
-  if (rebuildable) return { path: "partial", layer, verified: "diff-id" };
-  const tocTrusted = layer.format === "zstd:chunked" ? layer.tocTrusted : layer.tocVerified;
-  if (opts.verify === "toc" && tocTrusted) return { path: "partial", layer, verified: "toc" };
-  const why =
-    layer.format === "zstd:chunked"
-      ? "zstd:chunked layer without an authenticated tar-split"
-      : `${layer.format} layer (no tar-split)`;
+  if (layer.format === "zstd:chunked") {
+    // Without a tar-split, the skeleton frames between the payloads hold the rest of the tar:
+    // still a partial pull, still proven by the diff_id.
+    return {
+      path: "partial",
+      layer,
+      verified: "diff-id",
+      rebuild: layer.hasTarSplit ? "tar-split" : "skeleton",
+    };
+  }
+  if (opts.verify === "toc" && layer.tocVerified) {
+    return { path: "partial", layer, verified: "toc", rebuild: "none" };
+  }
+  const why = `${layer.format} layer (no tar-split)`;
   return {
     path: "full",
     format: layer.format,

@@ -5,6 +5,7 @@
 import type { Digest } from "../digest.js";
 import { ChunkpullError } from "../errors.js";
 import type { RangeSource } from "../formats/layer-index.js";
+import { SKIPPABLE_HEADER_SIZE } from "../formats/zstd.js";
 import { layerCompression } from "../oci/media-types.js";
 import type { Descriptor } from "../oci/types.js";
 import type { RegistryClient } from "../registry/client.js";
@@ -12,12 +13,13 @@ import type { BlobRef } from "../registry/context.js";
 import { RangeResponseError } from "../registry/errors.js";
 import { encodeFilesIndex } from "../store/files-index.js";
 import type { Store } from "../store/store.js";
-import { discoverLayer } from "./discover.js";
+import { type Discovery, discoverLayer } from "./discover.js";
 import { fetchPlan } from "./fetch.js";
 import { fullPull } from "./full.js";
 import { lookupStore } from "./lookup.js";
 import { planLayer } from "./plan.js";
 import { filesByCleanPath, rebuildAndVerify } from "./rebuild.js";
+import { rebuildFromSkeleton, skeletonOf } from "./skeleton.js";
 import type { LayerFormat, LayerResult, ProgressEvent, VerifyPolicy } from "./types.js";
 
 export interface LayerContext {
@@ -144,6 +146,13 @@ async function pullOneLayer(
   }
   if (discovery.path === "partial") {
     const { layer, verified } = discovery;
+    if (discovery.rebuild === "skeleton") {
+      ctx.progress({
+        kind: "plan",
+        layer: desc.digest,
+        message: `${desc.digest}: no tar-split; the tar's headers will come from the skeleton frames`,
+      });
+    }
     const hits = await lookupStore(layer.files, ctx.store);
     const plan = planLayer(layer.files, hits.haveFile, hits.haveChunk, {
       blobSize: desc.size,
@@ -172,26 +181,7 @@ async function pullOneLayer(
           });
         },
       });
-      let uncompressedSize = 0;
-      const tarSplit =
-        layer.format === "zstd:chunked" ? (layer.tarSplit ?? layer.legacyTarSplit) : undefined;
-      if (verified === "diff-id") {
-        ctx.progress({
-          kind: "verify",
-          layer: desc.digest,
-          message: `${desc.digest}: rebuilding the tar to check the diff_id`,
-        });
-        const r = await rebuildAndVerify(
-          tarSplit!,
-          filesByCleanPath(layer.files),
-          ctx.store,
-          diffId,
-          desc.digest,
-        );
-        uncompressedSize = r.size;
-      } else if (layer.format !== "zstd:chunked") {
-        uncompressedSize = layer.uncompressedSize ?? 0;
-      }
+      const proven = await proveLayer(ctx, discovery, source, diffId, desc);
       await ctx.store.putLayer(
         {
           diffId,
@@ -201,10 +191,10 @@ async function pullOneLayer(
           tocDigest: layer.tocDigest,
           verified: storePolicy(verified),
           objects: layer.files.map((f) => f.digest),
-          uncompressedSize,
+          uncompressedSize: proven.size,
         },
         encodeFilesIndex(layer.format, layer.files, layer.tocDigest),
-        tarSplit ?? Buffer.alloc(0),
+        proven.tarSplit ?? Buffer.alloc(0),
       );
       ctx.progress({
         kind: "layer-done",
@@ -295,4 +285,50 @@ async function full(
     verified: "diff-id",
     ...(reason ? { fallbackReason: reason } : {}),
   };
+}
+
+/**
+ * Rebuild the layer's tar from the store plus its tar-split or skeleton frames and check it
+ * against the diff_id (or, under verify "toc", accept the TOC's word). Returns what the layer
+ * record keeps.
+ */
+async function proveLayer(
+  ctx: LayerContext,
+  discovery: Extract<Discovery, { path: "partial" }>,
+  source: RangeSource,
+  diffId: Digest,
+  desc: Descriptor,
+): Promise<{ size: number; tarSplit?: Buffer }> {
+  const { layer } = discovery;
+  if (discovery.rebuild === "none") {
+    return { size: layer.format !== "zstd:chunked" ? (layer.uncompressedSize ?? 0) : 0 };
+  }
+  ctx.progress({
+    kind: "verify",
+    layer: desc.digest,
+    message: `${desc.digest}: rebuilding the tar to check the diff_id`,
+  });
+  if (layer.format !== "zstd:chunked")
+    throw new Error("internal: only zstd:chunked layers are rebuilt");
+  if (discovery.rebuild === "skeleton") {
+    const dataEnd = layer.tocPosition.offset - SKIPPABLE_HEADER_SIZE;
+    const r = await rebuildFromSkeleton(
+      skeletonOf(layer.files, dataEnd),
+      source,
+      ctx.store,
+      diffId,
+      desc.digest,
+      ctx.signal,
+    );
+    return { size: r.size, tarSplit: r.tarSplit };
+  }
+  const tarSplit = (layer.tarSplit ?? layer.legacyTarSplit)!;
+  const r = await rebuildAndVerify(
+    tarSplit,
+    filesByCleanPath(layer.files),
+    ctx.store,
+    diffId,
+    desc.digest,
+  );
+  return { size: r.size, tarSplit };
 }
