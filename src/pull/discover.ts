@@ -20,7 +20,7 @@ export type Discovery =
       /** How the rebuilt layer is checked: tar-split rebuild against the diff_id, or TOC only. */
       verified: VerifyPolicy;
       /** Where the tar's non-payload bytes come from: the tar-split, the skeleton frames (see skeleton.ts), or nowhere ("toc"). */
-      rebuild: "tar-split" | "skeleton" | "none";
+      rebuild: "tar-split" | "skeleton" | "members" | "none";
     }
   | { path: "full"; format: LayerFormat; reason?: string };
 
@@ -90,6 +90,11 @@ export async function discoverLayer(
   }
   if (opts.verify === "toc" && layer.tocVerified) {
     return { path: "partial", layer, verified: "toc", rebuild: "none" };
+  }
+  if (opts.verify === "diff-id") {
+    // eStargz: the members around the store's chunks are fetched and the stream proven
+    // (member-skeleton.ts); the engine falls back to a full pull when the store holds too little.
+    return { path: "partial", layer, verified: "diff-id", rebuild: "members" };
   }
   const why = `${layer.format} layer (no tar-split)`;
   return {

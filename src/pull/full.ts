@@ -63,7 +63,7 @@ function counted(compressed: Readable, onBytes: ((n: number) => void) | undefine
   return pipeline(compressed, counter, () => {});
 }
 
-export async function fullPull(
+export function fullPull(
   compressed: Readable,
   compression: LayerCompression,
   expectedDiffId: Digest,
@@ -71,9 +71,23 @@ export async function fullPull(
   subject: string,
   onBytes?: (compressedBytes: number) => void,
 ): Promise<FullPullResult> {
+  const tar = decompressed(counted(compressed, onBytes), compression);
+  return indexTar(tar, expectedDiffId, store, subject);
+}
+
+/**
+ * Store every regular file of a layer tar stream as an object (chunks indexed), build its
+ * tar-split, and require the stream to hash to `expectedDiffId`.
+ */
+export async function indexTar(
+  source: AsyncIterable<Buffer>,
+  expectedDiffId: Digest,
+  store: Store,
+  subject: string,
+): Promise<FullPullResult> {
   const tarHasher = createHasher();
   const count = { n: 0 };
-  const tar = hashed(decompressed(counted(compressed, onBytes), compression), tarHasher, count);
+  const tar = hashed(source, tarHasher, count);
   const events = readTar(tar)[Symbol.asyncIterator]();
   let builder: TarSplitBuilder | undefined = new TarSplitBuilder();
   let tarSplitProblem: string | undefined;

@@ -4,6 +4,8 @@
  */
 import type { Digest } from "../digest.js";
 import { ChunkpullError } from "../errors.js";
+import type { EstargzLayer } from "../formats/estargz/reader.js";
+import type { EstargzZstdLayer } from "../formats/estargz/zstd-flavour.js";
 import type { RangeSource } from "../formats/layer-index.js";
 import { SKIPPABLE_HEADER_SIZE } from "../formats/zstd.js";
 import { layerCompression } from "../oci/media-types.js";
@@ -15,8 +17,9 @@ import { encodeFilesIndex } from "../store/files-index.js";
 import type { Store } from "../store/store.js";
 import { type Discovery, discoverLayer } from "./discover.js";
 import { fetchPlan } from "./fetch.js";
-import { fullPull } from "./full.js";
+import { fullPull, indexTar } from "./full.js";
 import { lookupStore } from "./lookup.js";
+import { MIN_SKIP_SHARE, memberStream, planMembers } from "./member-skeleton.js";
 import { planLayer } from "./plan.js";
 import { filesByCleanPath, rebuildAndVerify } from "./rebuild.js";
 import { rebuildFromSkeleton, skeletonOf } from "./skeleton.js";
@@ -143,6 +146,12 @@ async function pullOneLayer(
     // Every further batch of ranges would cost the blob up to its last range again: one
     // streamed full download is cheaper and needs no buffering.
     return full(ctx, desc, diffId, blob, base, discovery.layer.format, ignored);
+  }
+  if (discovery.path === "partial" && discovery.rebuild === "members") {
+    const layer = discovery.layer;
+    if (layer.format === "zstd:chunked")
+      throw new Error("internal: members rebuild is for eStargz");
+    return memberPull(ctx, desc, diffId, blob, base, layer, source);
   }
   if (discovery.path === "partial") {
     const { layer, verified } = discovery;
@@ -331,4 +340,73 @@ async function proveLayer(
     desc.digest,
   );
   return { size: r.size, tarSplit };
+}
+
+/**
+ * eStargz under verify "diff-id" (member-skeleton.ts): fetch every member except the non-last
+ * chunks the store holds, rebuild the stream, prove it by the diff_id, index it like a full pull.
+ */
+async function memberPull(
+  ctx: LayerContext,
+  desc: Descriptor,
+  diffId: Digest,
+  blob: BlobRef,
+  base: Omit<LayerResult, "format" | "mode" | "verified">,
+  layer: EstargzLayer | EstargzZstdLayer,
+  source: CountingSource,
+): Promise<LayerResult> {
+  const hits = await lookupStore(layer.files, ctx.store);
+  const plan = planMembers(layer, desc.size, hits);
+  if (plan.skippedBytes < MIN_SKIP_SHARE * desc.size) {
+    const share = ((100 * plan.skippedBytes) / desc.size).toFixed(1);
+    return full(
+      ctx,
+      desc,
+      diffId,
+      blob,
+      base,
+      layer.format,
+      `${layer.format} layer (no tar-split) and the store holds only ${share}% of its bytes as whole chunks: a full pull is simpler`,
+    );
+  }
+  ctx.progress({
+    kind: "plan",
+    layer: desc.digest,
+    message: `${desc.digest}: ${layer.format}, ${plan.skippedChunks} chunks (${plan.skippedBytes} bytes) from the store, the other members fetched and proven by the diff_id`,
+  });
+  const r = await indexTar(
+    memberStream(layer, plan, source, ctx.store, ctx.signal),
+    diffId,
+    ctx.store,
+    desc.digest,
+  );
+  await ctx.store.putLayer(
+    {
+      diffId,
+      compressedDigest: desc.digest,
+      mediaType: desc.mediaType,
+      format: layer.format,
+      tocDigest: layer.tocDigest,
+      verified: "diff_id",
+      objects: r.files.map((f) => f.digest),
+      uncompressedSize: r.uncompressedSize,
+    },
+    encodeFilesIndex(layer.format, r.files, layer.tocDigest),
+    r.tarSplit ?? Buffer.alloc(0),
+  );
+  ctx.progress({
+    kind: "layer-done",
+    layer: desc.digest,
+    message: `${desc.digest}: partial pull done, verified by diff-id`,
+  });
+  return {
+    ...base,
+    format: layer.format,
+    mode: "partial",
+    ranges: source.ranges,
+    filesTotal: r.files.length,
+    filesFromStore: plan.filesTouched,
+    chunksFromStore: plan.skippedChunks,
+    verified: "diff-id",
+  };
 }
