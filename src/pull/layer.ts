@@ -4,41 +4,21 @@
  */
 import type { Digest } from "../digest.js";
 import { ChunkpullError } from "../errors.js";
-import type { EstargzLayer } from "../formats/estargz/reader.js";
-import type { EstargzZstdLayer } from "../formats/estargz/zstd-flavour.js";
 import type { RangeSource } from "../formats/layer-index.js";
 import { SKIPPABLE_HEADER_SIZE } from "../formats/zstd.js";
-import { layerCompression } from "../oci/media-types.js";
 import type { Descriptor } from "../oci/types.js";
-import type { RegistryClient } from "../registry/client.js";
 import type { BlobRef } from "../registry/context.js";
 import { RangeResponseError } from "../registry/errors.js";
-import { encodeFilesIndex } from "../store/files-index.js";
-import type { Store } from "../store/store.js";
 import { type Discovery, discoverLayer } from "./discover.js";
 import { fetchPlan } from "./fetch.js";
-import { fullPull, indexTar } from "./full.js";
+import { countingSource, type LayerContext, recordLayer } from "./layer-context.js";
+import { fullLayer } from "./layer-full.js";
+import { memberPull } from "./layer-members.js";
 import { lookupStore } from "./lookup.js";
-import { MIN_SKIP_SHARE, memberStream, planMembers } from "./member-skeleton.js";
 import { planLayer } from "./plan.js";
 import { filesByCleanPath, rebuildAndVerify } from "./rebuild.js";
 import { rebuildFromSkeleton, skeletonOf } from "./skeleton.js";
-import type { LayerFormat, LayerResult, ProgressEvent, VerifyPolicy } from "./types.js";
-
-export interface LayerContext {
-  client: RegistryClient;
-  store: Store;
-  repo: { registry: string; repository: string };
-  verify: VerifyPolicy;
-  strict: boolean;
-  concurrency: number;
-  batchBytes: number;
-  maxRangeBytes: number;
-  signal?: AbortSignal;
-  progress: (e: ProgressEvent) => void;
-}
-
-const FULL_PROGRESS_STEP = 1 << 20;
+import type { LayerFormat, LayerResult } from "./types.js";
 
 /**
  * Gaps between wanted chunks up to this many bytes are fetched through. Each separate range
@@ -50,26 +30,6 @@ const FULL_PROGRESS_STEP = 1 << 20;
  */
 const MERGE_GAP_BYTES = 160;
 
-/** A RangeSource that counts what was asked of it (metadata and chunk ranges alike). */
-interface CountingSource extends RangeSource {
-  ranges: number;
-  bytes: number;
-}
-
-function countingSource(inner: RangeSource): CountingSource {
-  const counted: CountingSource = {
-    size: inner.size,
-    ranges: 0,
-    bytes: 0,
-    read(ranges, signal) {
-      counted.ranges += ranges.length;
-      counted.bytes += ranges.reduce((n, r) => n + r.length, 0);
-      return inner.read(ranges, signal);
-    },
-  };
-  return counted;
-}
-
 /**
  * A registry that ignores Range answers with the whole blob, and the client then reads each
  * batch from byte 0. Seen as: far more body bytes received than asked for (a multi-range request
@@ -79,8 +39,6 @@ function rangesIgnored(received: number, asked: number, blobSize: number): strin
   if (received <= asked + Math.max(64 << 10, blobSize / 2)) return undefined;
   return `the registry ignores Range (${received} bytes received for ${asked} asked)`;
 }
-
-const storePolicy = (v: VerifyPolicy) => (v === "diff-id" ? "diff_id" : "toc");
 
 /** One layer; every failure names the layer (errors keep their class, the message gains context). */
 export async function pullLayer(
@@ -145,7 +103,7 @@ async function pullOneLayer(
   if (discovery.path === "partial" && ignored) {
     // Every further batch of ranges would cost the blob up to its last range again: one
     // streamed full download is cheaper and needs no buffering.
-    return full(ctx, desc, diffId, blob, base, discovery.layer.format, ignored);
+    return fullLayer(ctx, desc, diffId, blob, base, discovery.layer.format, ignored);
   }
   if (discovery.path === "partial" && discovery.rebuild === "members") {
     const layer = discovery.layer;
@@ -191,24 +149,13 @@ async function pullOneLayer(
         },
       });
       const proven = await proveLayer(ctx, discovery, source, diffId, desc);
-      await ctx.store.putLayer(
-        {
-          diffId,
-          compressedDigest: desc.digest,
-          mediaType: desc.mediaType,
-          format: layer.format,
-          tocDigest: layer.tocDigest,
-          verified: storePolicy(verified),
-          objects: layer.files.map((f) => f.digest),
-          uncompressedSize: proven.size,
-        },
-        encodeFilesIndex(layer.format, layer.files, layer.tocDigest),
-        proven.tarSplit ?? Buffer.alloc(0),
-      );
-      ctx.progress({
-        kind: "layer-done",
-        layer: desc.digest,
-        message: `${desc.digest}: partial pull done, verified by ${verified}`,
+      await recordLayer(ctx, desc, diffId, {
+        format: layer.format,
+        tocDigest: layer.tocDigest,
+        verified,
+        files: layer.files,
+        uncompressedSize: proven.size,
+        tarSplit: proven.tarSplit,
       });
       return {
         ...base,
@@ -223,7 +170,7 @@ async function pullOneLayer(
     } catch (err) {
       // A server that refuses even single ranges: the blob itself is still there in full.
       if (!(err instanceof RangeResponseError)) throw err;
-      return full(
+      return fullLayer(
         ctx,
         desc,
         diffId,
@@ -234,66 +181,7 @@ async function pullOneLayer(
       );
     }
   }
-  return full(ctx, desc, diffId, blob, base, discovery.format, discovery.reason);
-}
-
-async function full(
-  ctx: LayerContext,
-  desc: Descriptor,
-  diffId: Digest,
-  blob: BlobRef,
-  base: Omit<LayerResult, "format" | "mode" | "verified">,
-  format: LayerFormat,
-  reason: string | undefined,
-): Promise<LayerResult> {
-  if (reason)
-    ctx.progress({
-      kind: "fallback",
-      layer: desc.digest,
-      message: `${desc.digest}: full pull: ${reason}`,
-    });
-  const compression = layerCompression(desc.mediaType) ?? "none";
-  const stream = await ctx.client.openBlob(blob, { signal: ctx.signal });
-  let received = 0;
-  let reported = 0;
-  const r = await fullPull(stream, compression, diffId, ctx.store, desc.digest, (n) => {
-    received += n;
-    // One event per MiB (and the last piece): enough for a progress bar, not a flood.
-    if (received - reported < FULL_PROGRESS_STEP && received < desc.size) return;
-    reported = received;
-    ctx.progress({
-      kind: "fetch",
-      layer: desc.digest,
-      message: `${desc.digest}: ${received} of ${desc.size} bytes`,
-      bytesFetched: received,
-    });
-  });
-  await ctx.store.putLayer(
-    {
-      diffId,
-      compressedDigest: desc.digest,
-      mediaType: desc.mediaType,
-      format,
-      verified: "diff_id",
-      objects: r.files.map((f) => f.digest),
-      uncompressedSize: r.uncompressedSize,
-    },
-    encodeFilesIndex(format, r.files),
-    r.tarSplit ?? Buffer.alloc(0),
-  );
-  ctx.progress({
-    kind: "layer-done",
-    layer: desc.digest,
-    message: `${desc.digest}: full pull done, verified by diff-id`,
-  });
-  return {
-    ...base,
-    format,
-    mode: "full",
-    filesTotal: r.files.length,
-    verified: "diff-id",
-    ...(reason ? { fallbackReason: reason } : {}),
-  };
+  return fullLayer(ctx, desc, diffId, blob, base, discovery.format, discovery.reason);
 }
 
 /**
@@ -340,73 +228,4 @@ async function proveLayer(
     desc.digest,
   );
   return { size: r.size, tarSplit };
-}
-
-/**
- * eStargz under verify "diff-id" (member-skeleton.ts): fetch every member except the non-last
- * chunks the store holds, rebuild the stream, prove it by the diff_id, index it like a full pull.
- */
-async function memberPull(
-  ctx: LayerContext,
-  desc: Descriptor,
-  diffId: Digest,
-  blob: BlobRef,
-  base: Omit<LayerResult, "format" | "mode" | "verified">,
-  layer: EstargzLayer | EstargzZstdLayer,
-  source: CountingSource,
-): Promise<LayerResult> {
-  const hits = await lookupStore(layer.files, ctx.store);
-  const plan = planMembers(layer, desc.size, hits);
-  if (plan.skippedBytes < MIN_SKIP_SHARE * desc.size) {
-    const share = ((100 * plan.skippedBytes) / desc.size).toFixed(1);
-    return full(
-      ctx,
-      desc,
-      diffId,
-      blob,
-      base,
-      layer.format,
-      `${layer.format} layer (no tar-split) and the store holds only ${share}% of its bytes as whole chunks: a full pull is simpler`,
-    );
-  }
-  ctx.progress({
-    kind: "plan",
-    layer: desc.digest,
-    message: `${desc.digest}: ${layer.format}, ${plan.skippedChunks} chunks (${plan.skippedBytes} bytes) from the store, the other members fetched and proven by the diff_id`,
-  });
-  const r = await indexTar(
-    memberStream(layer, plan, source, ctx.store, ctx.signal),
-    diffId,
-    ctx.store,
-    desc.digest,
-  );
-  await ctx.store.putLayer(
-    {
-      diffId,
-      compressedDigest: desc.digest,
-      mediaType: desc.mediaType,
-      format: layer.format,
-      tocDigest: layer.tocDigest,
-      verified: "diff_id",
-      objects: r.files.map((f) => f.digest),
-      uncompressedSize: r.uncompressedSize,
-    },
-    encodeFilesIndex(layer.format, r.files, layer.tocDigest),
-    r.tarSplit ?? Buffer.alloc(0),
-  );
-  ctx.progress({
-    kind: "layer-done",
-    layer: desc.digest,
-    message: `${desc.digest}: partial pull done, verified by diff-id`,
-  });
-  return {
-    ...base,
-    format: layer.format,
-    mode: "partial",
-    ranges: source.ranges,
-    filesTotal: r.files.length,
-    filesFromStore: plan.filesTouched,
-    chunksFromStore: plan.skippedChunks,
-    verified: "diff-id",
-  };
 }
