@@ -13,7 +13,7 @@ export interface GeneratedFile {
   data: Buffer;
 }
 
-/** Yields files totalling about `totalBytes`: 70% text, 30% random, sizes from 1 KiB to 32 MiB. */
+/** Yields files totalling about `totalBytes`: 70% text, 30% random, 1 KiB to 8 MiB, no two alike. */
 export function* syntheticFiles(totalBytes: number, seed: number): Generator<GeneratedFile> {
   const next = rng(seed);
   let written = 0;
@@ -21,7 +21,11 @@ export function* syntheticFiles(totalBytes: number, seed: number): Generator<Gen
   while (written < totalBytes) {
     const r = next() % 100;
     const size = r < 70 ? 1024 + (next() % 65536) : r < 97 ? 65536 + (next() % (2 << 20)) : 8 << 20;
-    const data = next() % 10 < 7 ? textContent(size, next()) : binaryContent(size, next());
+    // A file's own generator must not start at this generator's state (xorshift's output IS its
+    // state, so that would replay this sequence and make files near-copies of each other):
+    // scramble the seed with an odd multiplier and the file index.
+    const fileSeed = (Math.imul(next(), 0x9e3779b1) ^ i) >>> 0;
+    const data = next() % 10 < 7 ? textContent(size, fileSeed) : binaryContent(size, fileSeed);
     yield { name: `data/d${i % 97}/f${i}.bin`, data };
     written += size;
     i++;
