@@ -9,6 +9,7 @@ import { SKIPPABLE_HEADER_SIZE } from "../formats/zstd.js";
 import type { Descriptor } from "../oci/types.js";
 import type { BlobRef } from "../registry/context.js";
 import { RangeResponseError } from "../registry/errors.js";
+import { currentMeter } from "../registry/meter.js";
 import { type Discovery, discoverLayer } from "./discover.js";
 import { fetchPlan } from "./fetch.js";
 import { countingSource, type LayerContext, recordLayer } from "./layer-context.js";
@@ -89,14 +90,16 @@ async function pullOneLayer(
   }
   const blob: BlobRef = { ...ctx.repo, digest: desc.digest, size: desc.size };
   const source = countingSource(ctx.client.rangeSource(blob, desc.size));
-  const receivedBefore = ctx.client.stats().bytesReceived;
+  // This layer's own count (pull.ts runs each layer under a meter), so layers can run in parallel.
+  const meter = currentMeter();
+  const receivedBefore = meter?.bytesReceived ?? 0;
   const discovery = await discoverLayer(desc, source, {
     verify: ctx.verify,
     strict: ctx.strict,
     signal: ctx.signal,
   });
   const ignored = rangesIgnored(
-    ctx.client.stats().bytesReceived - receivedBefore,
+    (meter?.bytesReceived ?? 0) - receivedBefore,
     source.bytes,
     desc.size,
   );

@@ -3,12 +3,16 @@
  * config verified by the registry client), then brings every layer into the store, fetching only
  * what the store lacks, and proves each one against the config's rootfs.diff_ids.
  */
+
+import pLimit from "p-limit";
+import type { Digest } from "../digest.js";
 import { FormatError } from "../errors.js";
 import { formatPlatform, parsePlatform } from "../oci/platform.js";
 import type { Platform } from "../oci/types.js";
 import { writeOciLayout } from "../output/oci-layout.js";
 import { parseReference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
+import { newMeter, withMeter } from "../registry/meter.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/store.js";
 import { pullLayer } from "./layer.js";
@@ -17,6 +21,8 @@ import type { LayerResult, PullOptions, PullResult } from "./types.js";
 export type { LayerResult, ProgressEvent, PullOptions, PullResult, VerifyPolicy } from "./types.js";
 
 const DEFAULT_BATCH_BYTES = 16 << 20;
+/** Layers in flight at once (each with its own range batches in flight). */
+const DEFAULT_LAYER_CONCURRENCY = 3;
 const DEFAULT_MAX_RANGE_BYTES = 4 << 20;
 
 export async function pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
@@ -47,36 +53,60 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
     const results: LayerResult[] = [];
     let ociLayout: PullResult["ociLayout"];
     try {
-      // Layers go one after another so each one's requests and bytes are its own; the ranges of
-      // one layer are fetched concurrently.
-      for (const [i, desc] of layers.entries()) {
-        progress({
-          kind: "layer-start",
-          layer: desc.digest,
-          message: `layer ${i + 1}/${layers.length} ${desc.digest}`,
+      // Layers are pulled side by side (each one's ranges concurrently too); each runs under its
+      // own meter, so its requests and bytes are its own. The first failure stops the others,
+      // and every layer settles before the pull marker is released.
+      const abort = new AbortController();
+      const signal = options.signal
+        ? AbortSignal.any([options.signal, abort.signal])
+        : abort.signal;
+      const limit = pLimit(Math.max(1, options.layerConcurrency ?? DEFAULT_LAYER_CONCURRENCY));
+      const first = new Map<Digest, { index: number; task: Promise<LayerResult> }>();
+      const tasks = layers.map((desc, i) => {
+        const diffId = diffIds[i]!;
+        const run = async (): Promise<LayerResult> => {
+          // The same layer twice in one image: pulled once, the second sees it in the store.
+          const earlier = first.get(diffId);
+          if (earlier && earlier.index < i) await earlier.task.catch(() => {});
+          progress({
+            kind: "layer-start",
+            layer: desc.digest,
+            message: `layer ${i + 1}/${layers.length} ${desc.digest}`,
+          });
+          const meter = newMeter();
+          const r = await withMeter(meter, () =>
+            pullLayer(
+              {
+                client,
+                store,
+                repo: { registry: ref.registry, repository: ref.repository },
+                verify: options.verify ?? "diff-id",
+                strict: options.strictFormat ?? false,
+                concurrency: options.concurrency ?? 4,
+                batchBytes: options.batchBytes ?? DEFAULT_BATCH_BYTES,
+                maxRangeBytes: options.maxRangeBytes ?? DEFAULT_MAX_RANGE_BYTES,
+                signal,
+                progress,
+              },
+              desc,
+              diffId,
+            ),
+          );
+          r.requests = meter.requests;
+          r.bytesFetched = meter.bytesReceived;
+          return r;
+        };
+        const task = limit(run).catch((err: unknown) => {
+          abort.abort(err);
+          throw err;
         });
-        const before = client.stats();
-        const r = await pullLayer(
-          {
-            client,
-            store,
-            repo: { registry: ref.registry, repository: ref.repository },
-            verify: options.verify ?? "diff-id",
-            strict: options.strictFormat ?? false,
-            concurrency: options.concurrency ?? 4,
-            batchBytes: options.batchBytes ?? DEFAULT_BATCH_BYTES,
-            maxRangeBytes: options.maxRangeBytes ?? DEFAULT_MAX_RANGE_BYTES,
-            signal: options.signal,
-            progress,
-          },
-          desc,
-          diffIds[i]!,
-        );
-        const after = client.stats();
-        r.requests = after.requests - before.requests;
-        r.bytesFetched = after.bytesReceived - before.bytesReceived;
-        results.push(r);
-      }
+        if (!first.has(diffId)) first.set(diffId, { index: i, task });
+        return task;
+      });
+      const settled = await Promise.allSettled(tasks);
+      const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
+      if (failed) throw firstCause(settled, failed.reason);
+      for (const x of settled) if (x.status === "fulfilled") results.push(x.value);
       // Still under the pull marker: gc must not collect objects while they are exported.
       if (options.ociLayout) {
         progress({
@@ -111,4 +141,22 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
   } finally {
     if (!options.client) await client.close();
   }
+}
+
+/**
+ * After one layer fails, the others are aborted and fail with abort errors: report the failure
+ * that started it (the abort reason), not an abort.
+ */
+function firstCause(settled: PromiseSettledResult<unknown>[], fallback: unknown): unknown {
+  for (const x of settled) {
+    if (x.status === "rejected" && !isAbort(x.reason)) return x.reason;
+  }
+  return fallback;
+}
+
+function isAbort(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    (err.name === "AbortError" || (err as { code?: string }).code === "ABORT_ERR")
+  );
 }

@@ -40,6 +40,8 @@ export interface PullOptions {
   plainHttp?: boolean;
   credentials?: { username: string; password: string };
   verify?: VerifyPolicy;
+  /** Layers pulled at once, each under its own meter (default 3). */
+  layerConcurrency?: number;
   /** Range requests in flight per layer (default 4). */
   concurrency?: number;
   /** Reject layers carrying both zstd:chunked and eStargz TOC annotations. */

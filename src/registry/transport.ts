@@ -6,6 +6,7 @@
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
 import { LimitExceededError } from "../errors.js";
 import type { HttpRequest, HttpResponse, Send } from "./http.js";
+import { currentMeter, type Meter } from "./meter.js";
 
 export interface TlsOptions {
   ca?: string | Buffer | Array<string | Buffer>;
@@ -66,6 +67,9 @@ export class Transport {
 
   readonly send: Send = async (req: HttpRequest): Promise<HttpResponse> => {
     this.stats.requests++;
+    // The meter is taken when the request is sent: body bytes count for it whenever they arrive.
+    const meter = currentMeter();
+    if (meter) meter.requests++;
     const res = await this.dispatcher.request({
       origin: req.url.origin,
       path: req.url.pathname + req.url.search,
@@ -74,19 +78,25 @@ export class Transport {
       body: req.body,
       signal: req.signal,
     });
-    return this.wrap(req.url, res);
+    return this.wrap(req.url, res, meter);
   };
 
-  private wrap(url: URL, res: Dispatcher.ResponseData): HttpResponse {
+  private wrap(url: URL, res: Dispatcher.ResponseData, meter: Meter | undefined): HttpResponse {
     const raw = res.body;
-    const stats = this.stats;
+    const global = this.stats;
+    const stats = {
+      add(n: number) {
+        global.bytesReceived += n;
+        if (meter) meter.bytesReceived += n;
+      },
+    };
     let used = false;
     async function* chunks(): AsyncGenerator<Buffer> {
       if (used) throw new Error(`response body of ${url} read twice`);
       used = true;
       try {
         for await (const chunk of raw) {
-          stats.bytesReceived += (chunk as Buffer).length;
+          stats.add((chunk as Buffer).length);
           yield chunk as Buffer;
         }
       } finally {
@@ -120,7 +130,7 @@ export class Transport {
         try {
           let n = 0;
           for await (const c of raw) {
-            stats.bytesReceived += (c as Buffer).length;
+            stats.add((c as Buffer).length);
             n += (c as Buffer).length;
             if (n > 64 * 1024) break;
           }

@@ -47,3 +47,37 @@ describe("pull from the mock registry", () => {
     );
   });
 });
+
+describe("layers pulled side by side", () => {
+  test("each layer reports its own bytes and requests; a layer listed twice is pulled once", async () => {
+    const reg = await startMockRegistry();
+    const dir = await mkdtemp(join(tmpdir(), "chunkpull-pull-"));
+    try {
+      const base = await buildLayer(makeTar(baseLayerFiles(60)), "zstd:chunked");
+      const app = await buildLayer(makeTar(appLayerFiles(1, 0.2)), "zstd:chunked");
+      await pushImage(reg, "dup/app", "v1", assembleImage([base, app, base]));
+      reg.resetStats();
+      const r = await pull(`${reg.host}/dup/app:v1`, {
+        store: join(dir, "store"),
+        layerConcurrency: 3,
+      });
+      assert.deepEqual(
+        r.layers.map((l) => l.mode),
+        ["partial", "partial", "cached"],
+      );
+      const served = reg.stats().blobs;
+      for (const l of r.layers.slice(0, 2)) {
+        const sent = served[l.digest]!.bytesSent;
+        assert.ok(
+          Math.abs(l.bytesFetched - sent) <= 1024,
+          `${l.digest}: client ${l.bytesFetched}, server ${sent}`,
+        );
+        assert.equal(l.requests, served[l.digest]!.requests);
+      }
+      assert.equal(r.layers[2]!.bytesFetched, 0);
+    } finally {
+      await reg.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
