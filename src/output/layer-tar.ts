@@ -6,8 +6,8 @@
 import { readFile } from "node:fs/promises";
 import { createHasher, type Digest } from "../digest.js";
 import { DigestMismatchError, UnsupportedError, UsageError } from "../errors.js";
-import { filesByCleanPath, tarFromStore } from "../pull/rebuild.js";
 import { readFilesIndex } from "../store/files-index.js";
+import { filesByCleanPath, tarFromStore } from "../store/layer-tar.js";
 import type { Store } from "../store/store.js";
 
 export async function* storedLayerTar(store: Store, diffId: Digest): AsyncGenerator<Buffer> {

@@ -10,6 +10,7 @@ import type { Descriptor } from "../oci/types.js";
 import type { BlobRef } from "../registry/context.js";
 import { RangeResponseError } from "../registry/errors.js";
 import { currentMeter } from "../registry/meter.js";
+import { filesByCleanPath } from "../store/layer-tar.js";
 import { type Discovery, discoverLayer } from "./discover.js";
 import { fetchPlan } from "./fetch.js";
 import { countingSource, type LayerContext, recordLayer } from "./layer-context.js";
@@ -17,7 +18,7 @@ import { fullLayer } from "./layer-full.js";
 import { memberPull } from "./layer-members.js";
 import { lookupStore } from "./lookup.js";
 import { planLayer } from "./plan.js";
-import { filesByCleanPath, rebuildAndVerify } from "./rebuild.js";
+import { rebuildAndVerify } from "./rebuild.js";
 import { rebuildFromSkeleton, skeletonOf } from "./skeleton.js";
 import type { LayerFormat, LayerResult } from "./types.js";
 
