@@ -46,15 +46,7 @@ export interface SeededImage {
 }
 
 /** What seeding needs from a registry; a MockRegistry already is one. */
-export interface SeedTarget {
-  putBlob(repo: string, data: Uint8Array): Promise<string>;
-  putManifest(
-    repo: string,
-    reference: string,
-    body: Uint8Array | string,
-    mediaType: string,
-  ): Promise<string>;
-}
+export type SeedTarget = Pick<MockRegistry, "putBlob" | "putManifest">;
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";

@@ -9,7 +9,7 @@
 
 import { pipeline, type Readable, Transform } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { createHasher, type Digest, EMPTY_SHA256 } from "../digest.js";
+import { createHasher, type Digest, digestOf, EMPTY_SHA256 } from "../digest.js";
 import { ChunkpullError, DigestMismatchError } from "../errors.js";
 import type { FileRef } from "../formats/layer-index.js";
 import { readTar } from "../formats/tar/reader.js";
@@ -148,7 +148,10 @@ export async function indexTar(
           parts.push(b);
         }
         recorder.finish();
-        await writer.add(Buffer.concat(parts, h.size), stored);
+        // Hashed here so the writer can skip files the store already holds (then verified
+        // again by writeObject only when it does write).
+        const data = Buffer.concat(parts, h.size);
+        await writer.add(data, stored, digestOf(data));
       } else {
         await writer.write(recordChunks(payload(h.size), recorder), stored);
       }

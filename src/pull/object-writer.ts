@@ -69,7 +69,12 @@ export class ObjectWriter {
     onStored: OnStored,
     expected?: Digest,
   ): Promise<Digest> {
-    const { digest } = await this.store.writeObject(source, expected);
+    // An object the store already holds (a file shared with an earlier image, or written by a
+    // layer pulled alongside) is not written again: no temp file, no fsync, no rename.
+    const digest =
+      expected !== undefined && Buffer.isBuffer(source) && (await this.store.hasObject(expected))
+        ? expected
+        : (await this.store.writeObject(source, expected)).digest;
     await onStored(digest);
     this.written++;
     return digest;
