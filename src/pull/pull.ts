@@ -6,7 +6,7 @@
 
 import pLimit from "p-limit";
 import type { Digest } from "../digest.js";
-import { FormatError } from "../errors.js";
+import { FormatError, NotInStoreError } from "../errors.js";
 import { formatPlatform, parsePlatform } from "../oci/platform.js";
 import type { Platform } from "../oci/types.js";
 import { writeOciLayout } from "../output/oci-layout.js";
@@ -75,7 +75,7 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
           });
           const meter = newMeter();
           const r = await withMeter(meter, () =>
-            pullLayer(
+            pullLayerHealing(
               {
                 client,
                 store,
@@ -107,6 +107,17 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
       const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
       if (failed) throw firstCause(settled, failed.reason);
       for (const x of settled) if (x.status === "fulfilled") results.push(x.value);
+      // A name for `store ls`; losing it costs nothing but the name, so it never fails the pull.
+      await store
+        .putImage({
+          reference: ref.toString(),
+          manifestDigest: image.manifestDigest,
+          configDigest: image.configDigest,
+          diffIds,
+        })
+        .catch((err: Error) =>
+          progress({ kind: "output", message: `image not named: ${err.message}` }),
+        );
       // Still under the pull marker: gc must not collect objects while they are exported.
       if (options.ociLayout) {
         progress({
@@ -140,6 +151,29 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
     };
   } finally {
     if (!options.client) await client.close();
+  }
+}
+
+/** Store misses found on use (damage, a vanished object) before a layer pull gives up. */
+const STORE_MISS_RETRIES = 2;
+
+/**
+ * pullLayer, planned again when it hits content the store turned out not to hold
+ * (NotInStoreError: a damaged object or pointer, now removed): what is gone is then fetched.
+ */
+async function pullLayerHealing(...args: Parameters<typeof pullLayer>): Promise<LayerResult> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await pullLayer(...args);
+    } catch (err) {
+      if (!(err instanceof NotInStoreError) || attempt >= STORE_MISS_RETRIES) throw err;
+      const [ctx, desc] = args;
+      ctx.progress({
+        kind: "plan",
+        layer: desc.digest,
+        message: `${desc.digest}: ${err.message}; planning again`,
+      });
+    }
   }
 }
 
