@@ -154,19 +154,23 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
   }
 }
 
-/** Store misses found on use (damage, a vanished object) before a layer pull gives up. */
-const STORE_MISS_RETRIES = 2;
+/** Bound on re-plans of one layer after store misses (each one removed a different object). */
+const STORE_MISS_RETRIES = 64;
 
 /**
  * pullLayer, planned again when it hits content the store turned out not to hold
  * (NotInStoreError: a damaged object or pointer, now removed): what is gone is then fetched.
+ * Each retry must be about something new, so a miss that does not go away still fails.
  */
 async function pullLayerHealing(...args: Parameters<typeof pullLayer>): Promise<LayerResult> {
-  for (let attempt = 0; ; attempt++) {
+  const seen = new Set<string>();
+  for (;;) {
     try {
       return await pullLayer(...args);
     } catch (err) {
-      if (!(err instanceof NotInStoreError) || attempt >= STORE_MISS_RETRIES) throw err;
+      if (!(err instanceof NotInStoreError) || seen.has(err.message)) throw err;
+      if (seen.size >= STORE_MISS_RETRIES) throw err;
+      seen.add(err.message);
       const [ctx, desc] = args;
       ctx.progress({
         kind: "plan",
