@@ -15,7 +15,7 @@ const USAGE = `usage:
   chunkpull store ls [--store DIR] [--json]
   chunkpull store du [--store DIR] [--json]
   chunkpull store gc [--store DIR] [--json]
-  chunkpull store rm REF|DIGEST... [--store DIR] [--json] [--no-gc]
+  chunkpull store rm REF|DIGEST [--store DIR] [--json] [--no-gc]
   chunkpull store verify [--repair] [--store DIR] [--json]
   chunkpull store export DIFF_ID -o OUT.tar [--store DIR]
 `;

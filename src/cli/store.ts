@@ -102,14 +102,13 @@ function gcLine(r: Awaited<ReturnType<Store["gc"]>>): string {
   return `removed ${r.removedObjects} object(s), ${r.removedChunks} chunk pointer(s), ${r.removedTempFiles} temp file(s), ${r.removedLayerDirs} unfinished layer(s)${damaged}; freed ${formatBytes(r.freedBytes)}`;
 }
 
-/** `store rm REF|DIGEST...`: images (with the layers only they name) or layers, then gc. */
+/** `store rm REF|DIGEST`: images (with the layers only they name) or layers, then gc. */
 export async function storeRm(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
     { store: { type: "string" }, json: { type: "boolean" }, "no-gc": { type: "boolean" } },
-    [],
+    ["REF|DIGEST"],
   );
-  if (positionals.length === 0) throw new UsageError("expected REF|DIGEST to remove");
   const store = await open(values);
   const removed = { images: [] as string[], layers: [] as string[] };
   for (const spec of positionals) {
