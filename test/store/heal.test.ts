@@ -36,12 +36,6 @@ async function flipByte(store: Store, d: Digest, at = 0): Promise<void> {
   await fh.close();
 }
 
-async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const p of it) parts.push(p);
-  return Buffer.concat(parts);
-}
-
 describe("self-healing store", () => {
   it("objects carry the integrity stamp", async () => {
     const store = await tempStore();
