@@ -18,6 +18,7 @@ import {
 import type { FileRef } from "../formats/layer-index.js";
 import { commitTemp, discardTemp, tempName, writeTemp } from "./atomic.js";
 import { chunkAvailable, findChunk, putPointer, readPointer } from "./chunks.js";
+import { encodeFilesIndex, type IndexedFile } from "./files-index.js";
 import { collectGarbage, walkFanOut } from "./gc.js";
 import { type ImageRecord, listImages, putImage, removeImage } from "./images.js";
 import { storeIo, storeIoError } from "./io-errors.js";
@@ -242,9 +243,20 @@ export class Store {
     return written;
   }
 
-  /** Record a proven layer: its files index (files-index.ts) and tar-split, the record last. */
-  async putLayer(record: LayerRecordInput, files: Bytes, tarSplit: Bytes): Promise<LayerRecord> {
-    return putLayer(this.layout, record, files, tarSplit);
+  /**
+   * Record a proven layer: its files index and tar-split, the record last. `files` is the list
+   * of the layer's regular files (the store encodes its index, files-index.ts) or, for callers
+   * that already hold it, the encoded index.
+   */
+  async putLayer(
+    record: LayerRecordInput,
+    files: Bytes | readonly IndexedFile[],
+    tarSplit: Bytes,
+  ): Promise<LayerRecord> {
+    const index = Array.isArray(files)
+      ? encodeFilesIndex(record.format, files as readonly IndexedFile[], record.tocDigest)
+      : (files as Bytes);
+    return putLayer(this.layout, record, index, tarSplit);
   }
 
   async getLayer(diffId: Digest): Promise<StoredLayer | undefined> {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { type Digest, digestOf } from "../../src/digest.js";
 import { NotInStoreError } from "../../src/errors.js";
+import { readFilesIndex } from "../../src/store/files-index.js";
 import type { Store } from "../../src/store/index.js";
 import { layerInput, listDir, tempStore } from "./helpers.js";
 
@@ -130,5 +131,18 @@ describe("layer records", () => {
     assert.equal(layer.filesPath, join(dir, "toc.json"));
     assert.equal(await readFile(layer.filesPath, "utf8"), "index");
     assert.equal(layer.record.files.size, 5);
+  });
+  it("encodes the files index itself when given the layer's files (stored as files.json)", async () => {
+    const store = await tempStore();
+    const a = await store.writeObject(Buffer.from("alpha"));
+    const input = layerInput([a.digest], "listed");
+    await store.putLayer(input, [{ name: "etc/a", size: 5, digest: a.digest }], Buffer.from(""));
+    const layer = await store.getLayer(input.diffId);
+    assert.ok(layer);
+    assert.equal(layer.filesPath, join(layer.dir, "files.json"));
+    const index = await readFilesIndex(layer.filesPath);
+    assert.equal(index.format, input.format);
+    assert.equal(index.tocDigest, input.tocDigest);
+    assert.deepEqual(index.files, [{ name: "etc/a", size: 5, digest: a.digest }]);
   });
 });
