@@ -105,3 +105,6 @@ export async function fsyncDir(dir: string): Promise<void> {
     await fh.close();
   }
 }
+
+/** fsync a file's data (the barrier for objects written without their own fsync). */
+export const fsyncFile: (path: string) => Promise<void> = fsyncDir;

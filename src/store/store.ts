@@ -16,7 +16,7 @@ import {
   UnsupportedError,
 } from "../errors.js";
 import type { FileRef } from "../formats/layer-index.js";
-import { commitTemp, discardTemp, tempName, writeTemp } from "./atomic.js";
+import { commitTemp, discardTemp, fsyncFile, tempName, writeTemp } from "./atomic.js";
 import { chunkAvailable, findChunk, putPointer, readPointer } from "./chunks.js";
 import { encodeFilesIndex, type IndexedFile } from "./files-index.js";
 import { collectGarbage, walkFanOut } from "./gc.js";
@@ -116,6 +116,9 @@ async function readVersion(layout: StoreLayout, create: boolean): Promise<string
 }
 
 export class Store {
+  /** Objects this process wrote with `sync: false`: putLayer makes them durable first. */
+  private readonly unsynced = new Set<Digest>();
+
   constructor(
     readonly layout: StoreLayout,
     private readonly timings: LockTimings,
@@ -176,16 +179,21 @@ export class Store {
   /**
    * Store content: streamed to a temp file, hashed, stamped, fsync'd, verified against
    * `expected` (when given; hashed with its algorithm), then renamed into place. Nothing is kept
-   * on failure.
+   * on failure. With `sync: false` the per-object fsync is skipped and `putLayer` of a layer that
+   * names the object is the durability barrier (one fsync per such object, just before the
+   * record); until then a crash can lose or tear it, which the size/stamp check and the hash on
+   * read turn into a miss.
    */
   async writeObject(
     source: AsyncIterable<Uint8Array> | Uint8Array,
     expected?: Digest,
+    options: { sync?: boolean } = {},
   ): Promise<{ digest: Digest; size: number }> {
     const algorithm = expected ? algorithmOf(parseDigest(expected, "expected digest")) : "sha256";
+    const sync = options.sync ?? true;
     const temp = await writeTemp(this.layout.tmpDir, source, {
       algorithm,
-      fsync: true,
+      fsync: sync,
       mode: 0o444,
       mtime: OBJECT_STAMP_S,
       what: `object ${expected ?? "(new)"}`,
@@ -195,6 +203,7 @@ export class Store {
         throw new DigestMismatchError("object written to the store", expected, temp.digest);
       }
       await commitTemp(temp.path, this.layout.object(temp.digest));
+      if (!sync) this.unsynced.add(temp.digest);
     } finally {
       await discardTemp(temp.path);
     }
@@ -256,6 +265,10 @@ export class Store {
     const index = Array.isArray(files)
       ? encodeFilesIndex(record.format, files as readonly IndexedFile[], record.tocDigest)
       : (files as Bytes);
+    // The durability barrier for objects written without their own fsync.
+    for (const d of new Set(record.objects)) {
+      if (this.unsynced.delete(d)) await fsyncFile(this.objectPath(d));
+    }
     return putLayer(this.layout, record, index, tarSplit);
   }
 

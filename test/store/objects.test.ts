@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { type Digest, digestOf } from "../../src/digest.js";
 import { DigestMismatchError, FormatError, NotInStoreError } from "../../src/errors.js";
-import { listDir, runChild, STORE_MODULE, tempStore } from "./helpers.js";
+import { layerInput, listDir, runChild, STORE_MODULE, tempStore } from "./helpers.js";
 
 async function* pieces(data: Buffer, size: number, failAt?: number): AsyncGenerator<Buffer> {
   for (let at = 0; at < data.length; at += size) {
@@ -126,5 +126,21 @@ describe("store objects", () => {
     await assert.rejects(store.readRange(missing, 0, 1), NotInStoreError);
     await assert.rejects(store.openObject(missing), NotInStoreError);
     assert.equal(await store.hasObject(missing), false);
+  });
+  it("writes without a per-object fsync when asked; putLayer is then the barrier", async () => {
+    const store = await tempStore();
+    const data = randomBytes(10_000);
+    const { digest } = await store.writeObject(data, digestOf(data), { sync: false });
+    assert.ok(
+      await store.hasObject(digest, data.length),
+      "stored, stamped, verified like any object",
+    );
+    await assert.rejects(
+      store.writeObject(Buffer.from("other"), digestOf(data), { sync: false }),
+      DigestMismatchError,
+    );
+    const input = layerInput([digest], "unsynced");
+    await store.putLayer(input, Buffer.from("{}"), Buffer.alloc(0));
+    assert.ok(await store.getLayer(input.diffId));
   });
 });
