@@ -8,9 +8,9 @@ import { pipeline, Readable } from "node:stream";
 import { FormatError } from "../errors.js";
 import { type BlobRef, type RegistryContext, requestBlob, withOrigins } from "./context.js";
 import { RangeResponseError } from "./errors.js";
-import { displayUrl, type HttpResponse, header, isAbortError, sleep } from "./http.js";
+import { displayUrl, type HttpResponse, header, sleep } from "./http.js";
 import { parseContentRange } from "./multipart.js";
-import { backoffDelay, isRetryableNetworkError } from "./retry.js";
+import { exhausted, isRetryableNetworkError, RetryBudget } from "./retry.js";
 import { responseError } from "./status-errors.js";
 import { VerifyingStream } from "./verify-stream.js";
 
@@ -64,11 +64,11 @@ function resumingBody(
   signal: AbortSignal | undefined,
 ): Readable {
   const subject = blobSubject(blob);
-  const retries = ctx.retry.retries ?? 4;
+  // The client's retry policy: progress restarts the consecutive count, never the time budget.
+  const budget = new RetryBudget(ctx.retry);
   async function* chunks(): AsyncGenerator<Buffer> {
     let res = first;
     let delivered = 0;
-    let failures = 0;
     let skip = 0; // bytes to drop from a 200 answer to a resume request
     for (;;) {
       try {
@@ -80,17 +80,19 @@ function resumingBody(
             if (chunk.length === 0) continue;
           }
           delivered += chunk.length;
-          failures = 0;
+          budget.progress(chunk.length);
           yield chunk;
         }
         if (skip > 0)
           throw new FormatError(`${subject}: restarted body ended before the resume offset`);
         return;
       } catch (e) {
-        if (isAbortError(e) || !isRetryableNetworkError(e) || failures >= retries) throw e;
-        failures++;
+        if (!isRetryableNetworkError(e)) throw e;
+        const delay = budget.failure();
+        if (delay === undefined) throw exhausted(e, budget);
+        await sleep(delay, signal);
       }
-      await sleep(backoffDelay(failures - 1, ctx.retry), signal);
+      budget.start();
       res = await requestBlob(ctx, origin, blob, { range: `bytes=${delivered}-` }, signal);
       if (res.status === 206) {
         const cr = parseContentRange(header(res, "content-range"), `${subject} resume`);
