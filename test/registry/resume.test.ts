@@ -64,7 +64,10 @@ describe("resumable ranges (registry client)", () => {
       .map((r) => r.range ?? "");
     assert.equal(ranges[0], "bytes=0-49999,60000-259999,300000-309999");
     // The first range is never asked again; the second resumes past its start.
-    assert.ok(ranges.slice(1).every((r) => !r.includes("0-49999")), ranges.join(" "));
+    assert.ok(
+      ranges.slice(1).every((r) => !r.includes("0-49999")),
+      ranges.join(" "),
+    );
     assert.ok(
       ranges.slice(1).some((r) => /bytes=(\d+)-259999/.test(r) && !r.startsWith("bytes=60000-")),
       ranges.join(" "),
