@@ -42,6 +42,7 @@ import {
   type RangeCallback,
 } from "./ranges.js";
 import { redirectLayer } from "./redirect.js";
+import { resumeLayer } from "./resume.js";
 import { type RetryOptions, retryLayer } from "./retry.js";
 import type { TimeoutOptions } from "./timeouts.js";
 import { type TlsOptions, Transport, type TransportStats } from "./transport.js";
@@ -126,7 +127,8 @@ export class RegistryClient {
     const retry: RetryOptions =
       typeof options.retries === "number" ? { retries: options.retries } : (options.retries ?? {});
     // transport -> [caller's per-attempt layers] -> warnings -> retry -> redirect -> auth ->
-    // [caller's per-request layers]. Token requests and pings use the stack below auth.
+    // resume -> [caller's per-request layers]. Token requests and pings use the stack below
+    // auth. Retry and resume apply one policy (retry.ts RetryBudget) to requests and bodies.
     const below = compose(
       this.transport.send,
       ...(options.layers?.perAttempt ?? []),
@@ -144,7 +146,7 @@ export class RegistryClient {
     const auth = new Authenticator(below, credentials, this.tokens);
     this.defaultSignal = options.signal;
     this.ctx = {
-      send: compose(below, auth.layer(), ...(options.layers?.perRequest ?? [])),
+      send: compose(below, auth.layer(), resumeLayer(retry), ...(options.layers?.perRequest ?? [])),
       limit: pLimit(concurrency),
       // A custom range cap needs its own memory: the process-wide store has the default cap.
       capabilities:

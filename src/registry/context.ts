@@ -118,6 +118,7 @@ export async function requestBlob(
       headers: h,
       signal,
       targetScope: repositoryScope(blob.repository),
+      resumable: true,
     });
     if (res.status !== 401 && res.status !== 403) return checkIdentity(res, blob);
     await res.dump();
@@ -130,6 +131,7 @@ export async function requestBlob(
     headers: h,
     signal,
     scope: repositoryScope(blob.repository),
+    resumable: true,
   });
   if (res.redirected && res.url.origin !== origin && res.status !== 401 && res.status !== 403)
     ctx.storageUrls.set(key, res.url);

@@ -25,6 +25,11 @@ export interface HttpRequest {
   redirect?: "follow" | "manual";
   /** Do not retry on 5xx/429 (the caller handles the status itself). */
   noStatusRetry?: boolean;
+  /**
+   * The resource cannot change (a blob by digest): a body cut off midway may be continued with
+   * a Range request for the rest (resume.ts).
+   */
+  resumable?: boolean;
 }
 
 export interface HttpResponse {

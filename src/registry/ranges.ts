@@ -31,7 +31,7 @@ import {
   parseContentRange,
 } from "./multipart.js";
 import { RangeCollector, type Target } from "./range-collector.js";
-import { exhausted, isRetryableNetworkError, RetryBudget } from "./retry.js";
+import { exhausted, isRetryableNetworkError, isRetrySpent, RetryBudget } from "./retry.js";
 import { responseError } from "./status-errors.js";
 
 export type RangeCallback = (index: number, data: Buffer) => void | Promise<void>;
@@ -189,8 +189,9 @@ class RangeJob {
       const record = (e: unknown) => {
         failed.push(e);
         if (this.fatal === undefined && (isAbortError(e) || !isRetryableNetworkError(e))) {
-          this.fatal = e;
-          this.controller.abort(e);
+          // A request or body whose retries ran out below ends the job the same way ours do.
+          this.fatal = isRetrySpent(e) ? this.giveUp(e) : e;
+          this.controller.abort(this.fatal);
         }
       };
       this.budget.start();
@@ -231,10 +232,12 @@ class RangeJob {
   /** The error that ends a job whose retry budget is spent. */
   private giveUp(lastError: unknown): unknown {
     // A stalled or timed-out server would stall a full download too: report the timeout.
-    if (lastError instanceof TimeoutError) return exhausted(lastError, this.budget);
+    if (lastError instanceof TimeoutError)
+      return isRetrySpent(lastError) ? lastError : exhausted(lastError, this.budget);
     if (lastError) {
+      const spent = isRetrySpent(lastError) ? "" : ` (${this.budget.describe()})`;
       return new RangesFailedError(
-        `${this.subject}: range requests kept failing (${this.budget.describe()}): ${(lastError as Error).message}`,
+        `${this.subject}: range requests kept failing${spent}: ${(lastError as Error).message}`,
         { cause: lastError },
       );
     }

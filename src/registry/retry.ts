@@ -46,9 +46,17 @@ const RETRY_NETWORK_CODES = new Set([
   "UND_ERR_CLOSED",
 ]);
 
+/** Errors whose retry budget is already spent: an outer loop must not retry them again. */
+const spent = new WeakSet<object>();
+
+/** The retry policy already gave up on this error once (a layer below ran out of budget). */
+export function isRetrySpent(e: unknown): boolean {
+  return typeof e === "object" && e !== null && spent.has(e);
+}
+
 /** True for transient transport failures worth another attempt. */
 export function isRetryableNetworkError(e: unknown): boolean {
-  if (isAbortError(e)) return false;
+  if (isAbortError(e) || isRetrySpent(e)) return false;
   // Our verdicts that another attempt cannot change: a body far too slow, the overall deadline,
   // TLS to a plain-HTTP server or an untrusted certificate, a server that does not speak HTTP.
   if (e instanceof TimeoutError && (e.kind === "throughput" || e.kind === "total")) return false;
@@ -177,6 +185,10 @@ export function exhausted(e: unknown, budget: RetryBudget): unknown {
   if (!(e instanceof NetworkError)) return e;
   const message = `${e.message} (gave up after ${budget.describe()})`;
   const details = { url: e.url, cause: e };
-  if (e instanceof TimeoutError) return new TimeoutError(message, { ...details, kind: e.kind });
-  return new NetworkError(message, { ...details, code: e.code });
+  const out =
+    e instanceof TimeoutError
+      ? new TimeoutError(message, { ...details, kind: e.kind })
+      : new NetworkError(message, { ...details, code: e.code });
+  spent.add(out);
+  return out;
 }

@@ -5,16 +5,18 @@
  * failing falls back to a full download (the RangesFailedError signal) that resumes itself.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { rm } from "node:fs/promises";
+import { createServer, type ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import { pull } from "../../src/pull/pull.js";
 import { CapabilityStore } from "../../src/registry/capabilities.js";
 import { createRegistryClient } from "../../src/registry/client.js";
-import { RangesFailedError } from "../../src/registry/errors.js";
+import { RangeResponseError, RangesFailedError } from "../../src/registry/errors.js";
 import type { Layer } from "../../src/registry/http.js";
 import { freshStore, pushTo, type SampleImages, sampleImages } from "../pull/helpers.js";
-import { mockRepo, type SeededImage, seedImage, testClient } from "./helpers.js";
+import { mockRepo, type SeededImage, seedImage, sha256, testClient } from "./helpers.js";
 
 describe("resumable ranges (registry client)", () => {
   let reg: MockRegistry;
@@ -73,6 +75,86 @@ describe("resumable ranges (registry client)", () => {
       ranges.join(" "),
     );
     await c.close();
+  });
+});
+
+/** A server for one blob whose answers follow `script[n]` for the n-th blob request. */
+async function scriptedServer(
+  script: Array<(range: string | undefined, res: ServerResponse) => void>,
+): Promise<{ host: string; ranges: Array<string | undefined>; close(): void }> {
+  const ranges: Array<string | undefined> = [];
+  const server = createServer((req, res) => {
+    if (req.url === "/v2/") return void res.end("{}");
+    ranges.push(req.headers.range);
+    const step = script[Math.min(ranges.length - 1, script.length - 1)]!;
+    step(req.headers.range, res);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    host: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    ranges,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+describe("resume layer against odd resume answers", () => {
+  const blob = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+  const digest = sha256(blob);
+  /** 206 for bytes=100-899, cut after 300 bytes. */
+  const cut206 = (_range: string | undefined, res: ServerResponse) => {
+    res.writeHead(206, {
+      "content-range": "bytes 100-899/1000",
+      "content-length": "800",
+    });
+    res.write(blob.subarray(100, 400), () => setTimeout(() => res.socket?.destroy(), 20));
+  };
+
+  it("a 200 to a resume is skipped to the resume point and cut at the window's end", async () => {
+    const s = await scriptedServer([
+      cut206,
+      (_r, res) => {
+        res.writeHead(200, { "content-length": "1000" });
+        res.end(blob);
+      },
+    ]);
+    try {
+      const c = testClient();
+      const [got] = await c.fetchRanges(
+        { registry: s.host, repository: "a/b", digest, size: blob.length },
+        [{ offset: 100, length: 800 }],
+      );
+      assert.deepEqual(got, blob.subarray(100, 900));
+      assert.deepEqual(s.ranges, ["bytes=100-899", "bytes=400-899"]);
+      await c.close();
+    } finally {
+      s.close();
+    }
+  });
+
+  it("a 206 that starts elsewhere than asked is refused, never spliced in", async () => {
+    const s = await scriptedServer([
+      cut206,
+      (_r, res) => {
+        res.writeHead(206, { "content-range": "bytes 300-899/1000", "content-length": "600" });
+        res.end(blob.subarray(300, 900));
+      },
+    ]);
+    try {
+      const c = testClient();
+      await assert.rejects(
+        c.fetchRanges({ registry: s.host, repository: "a/b", digest, size: blob.length }, [
+          { offset: 100, length: 800 },
+        ]),
+        (e: unknown) => e instanceof RangeResponseError && /resume at byte 400/.test(e.message),
+      );
+      await c.close();
+    } finally {
+      s.close();
+    }
   });
 });
 
