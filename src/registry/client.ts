@@ -72,7 +72,7 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /**
    * Connect (10 s), headers (20 s), idle body (20 s) deadlines and the minimum body throughput
-   * (10 KiB/s over 30 s); see src/registry/timeouts.ts.
+   * (4 KiB/s over 30 s); see src/registry/timeouts.ts.
    */
   timeouts?: TimeoutOptions;
   /**

@@ -16,8 +16,9 @@ export interface TimeoutOptions {
   idleMs?: number;
   /**
    * Slowest acceptable body rate in bytes per second, averaged over `throughputWindowMs` of
-   * waiting for the network (default 10 KiB/s; 0 disables). Time the consumer spends with a
-   * chunk does not count, so a slow disk is never blamed on the server.
+   * waiting for the network (default 4 KiB/s; 0 disables). Time the consumer spends with a
+   * chunk does not count, so a slow disk is never blamed on the server. Low on purpose: many
+   * connections share one link, and a slow link must not fail a pull; a 2 KB/s trickle does.
    */
   minBytesPerSecond?: number;
   /** Window of the throughput rule (default 30 s). */
@@ -30,7 +31,7 @@ export const DEFAULT_TIMEOUTS: Readonly<ResolvedTimeouts> = Object.freeze({
   connectMs: 10_000,
   headersMs: 20_000,
   idleMs: 20_000,
-  minBytesPerSecond: 10 * 1024,
+  minBytesPerSecond: 4 * 1024,
   throughputWindowMs: 30_000,
 });
 

@@ -153,7 +153,7 @@ describe("retry budget and throughput rule (units)", () => {
       connectMs: 10_000,
       headersMs: 20_000,
       idleMs: 20_000,
-      minBytesPerSecond: 10_240,
+      minBytesPerSecond: 4096,
       throughputWindowMs: 30_000,
     });
     const t = resolveTimeouts({ idleMs: 5, connectMs: undefined }, 700);

@@ -57,9 +57,8 @@ describe("resumable ranges (registry client)", () => {
       { offset: 300_000, length: 10_000 },
     ];
     const got = await c.fetchRanges(blob, want);
-    want.forEach((r, i) =>
-      assert.deepEqual(got[i], img.layer.subarray(r.offset, r.offset + r.length)),
-    );
+    for (const [i, r] of want.entries())
+      assert.deepEqual(got[i], img.layer.subarray(r.offset, r.offset + r.length));
     const ranges = reg
       .stats()
       .requests.filter((r) => r.kind === "blob")

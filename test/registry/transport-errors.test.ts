@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import { pull } from "../../src/pull/pull.js";
 import { NetworkError, ProtocolError, TimeoutError, TlsError } from "../../src/registry/errors.js";
+import { wrapTransportError } from "../../src/registry/transport-errors.js";
 import { ROOT, runCli } from "../cli/helpers.js";
 import { freePort } from "../helpers/docker-registry.js";
 import { freshStore, pushTo, sampleImages } from "../pull/helpers.js";
@@ -117,7 +118,7 @@ describe("stalled servers fail a pull", { concurrency: true }, () => {
   before(async () => {
     reg = await startMockRegistry();
     const images = await sampleImages("zstd:chunked");
-    for (const repo of ["stall/limit", "stall/cli", "stall/body"])
+    for (const repo of ["stall/limit", "stall/cli", "stall/body", "stall/trickle"])
       await pushTo(reg, repo, "v1", images.v1);
     reg.setModes({ stallHeaders: true }, "stall/limit");
     reg.setModes({ stallHeaders: true }, "stall/cli");
@@ -193,5 +194,78 @@ describe("stalled servers fail a pull", { concurrency: true }, () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("with the default deadlines, a 2 KB/s trickle fails a pull within 60 s", async () => {
+    reg.setModes({ bandwidthBytesPerSecond: 2048 }, "stall/trickle");
+    const { dir, store } = await freshStore();
+    try {
+      const t0 = Date.now();
+      const err = await rejection(pull(`${reg.host}/stall/trickle:v1`, { store }));
+      const took = Date.now() - t0;
+      assert.ok(err instanceof TimeoutError, String(err));
+      assert.equal(err.kind, "throughput");
+      assert.match(err.message, /below the minimum of 4096 bytes\/s/);
+      assert.ok(took < 60_000, `${took} ms`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("raw failures mapped to typed errors (units)", () => {
+  const limits = { connectMs: 10_000, headersMs: 20_000, idleMs: 1500 };
+  const raw = (message: string, code?: string, cause?: Error) =>
+    Object.assign(new Error(message, cause ? { cause } : undefined), code ? { code } : {});
+  const wrap = (e: unknown, signal?: AbortSignal) =>
+    wrapTransportError(e, "GET", "https://r.example/v2/", limits, signal);
+
+  it("names each deadline with its limit", () => {
+    for (const [code, kind, text] of [
+      ["UND_ERR_CONNECT_TIMEOUT", "connect", "no connection within 10 s"],
+      ["UND_ERR_HEADERS_TIMEOUT", "headers", "no response headers within 20 s"],
+      ["UND_ERR_BODY_TIMEOUT", "idle", "the response body stalled for 1500 ms"],
+    ] as const) {
+      const e = wrap(raw("timeout", code));
+      assert.ok(e instanceof TimeoutError);
+      assert.equal(e.kind, kind);
+      assert.equal(e.message, `GET https://r.example/v2/: ${text}`);
+      assert.equal(e.url, "https://r.example/v2/");
+    }
+  });
+
+  it("tells TLS, protocol and socket failures apart, keeps aborts and our own errors", () => {
+    const tls = wrap(
+      raw(
+        "fetch failed",
+        undefined,
+        raw(
+          "140:error:0A00010B:SSL routines::wrong version number",
+          "ERR_SSL_WRONG_VERSION_NUMBER",
+        ),
+      ),
+    );
+    assert.ok(tls instanceof TlsError && /--plain-http/.test(tls.message));
+    const cert = wrap(raw("self-signed certificate", "DEPTH_ZERO_SELF_SIGNED_CERT"));
+    assert.ok(
+      cert instanceof TlsError && /not trusted: self-signed certificate/.test(cert.message),
+    );
+    const hpe = wrap(
+      raw("Response does not match the HTTP/1.1 protocol (Expected HTTP/)", "HPE_INVALID_CONSTANT"),
+    );
+    assert.ok(hpe instanceof ProtocolError);
+    const reset = wrap(raw("read ECONNRESET", "ECONNRESET"));
+    assert.ok(
+      reset instanceof NetworkError &&
+        reset.message === "GET https://r.example/v2/: read ECONNRESET",
+    );
+    const dns = wrap(raw("getaddrinfo ENOTFOUND r.example", "ENOTFOUND"));
+    assert.match((dns as Error).message, /ENOTFOUND r\.example$/);
+    const abort = Object.assign(new Error("aborted"), { name: "AbortError" });
+    assert.equal(wrap(abort), abort);
+    const ours = new TlsError("x");
+    assert.equal(wrap(ours), ours);
+    const total = wrap(abort, AbortSignal.abort(new DOMException("t", "TimeoutError")));
+    assert.ok(total instanceof TimeoutError && total.kind === "total");
   });
 });
