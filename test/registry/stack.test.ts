@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { Agent, type Dispatcher } from "undici";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import { compose, type HttpRequest, type Layer, type Send } from "../../src/registry/http.js";
+import { freePort } from "../helpers/docker-registry.js";
 import { mockRepo, type SeededImage, seedImage, testClient } from "./helpers.js";
 
 describe("composable HTTP stack", () => {
@@ -112,5 +113,17 @@ describe("composable HTTP stack", () => {
     } finally {
       await agent.close();
     }
+  });
+
+  it("a mirror that is down (retries spent) still falls over to the registry", async () => {
+    const host = `127.0.0.1:${await freePort()}`;
+    const c = testClient({
+      credentials: { username: "u", password: "p" },
+      retries: { retries: 1, baseDelayMs: 1 },
+      mirrors: { [reg.host]: [host] },
+    });
+    const m = await c.getManifest(mockRepo(reg, "s/app"), "v1");
+    assert.equal(m.digest, img.indexDigest);
+    await c.close();
   });
 });
