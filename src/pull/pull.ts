@@ -12,6 +12,7 @@ import type { Platform } from "../oci/types.js";
 import { writeOciLayout } from "../output/oci-layout.js";
 import { parseReference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
+import { withDeadline } from "../registry/deadline.js";
 import { newMeter, withMeter } from "../registry/meter.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/store.js";
@@ -26,12 +27,23 @@ const DEFAULT_LAYER_CONCURRENCY = 3;
 const DEFAULT_MAX_RANGE_BYTES = 4 << 20;
 
 export async function pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
+  // The overall time limit is one more abort reason; the registry layer reports it as ETIMEOUT.
+  const deadline = withDeadline(options.signal, options.timeoutMs);
+  try {
+    return await pullImage(reference, { ...options, signal: deadline.signal });
+  } catch (err) {
+    throw deadline.explain(err, reference);
+  }
+}
+
+async function pullImage(reference: string, options: PullOptions): Promise<PullResult> {
   const ref = parseReference(reference);
   const client: RegistryClient =
     options.client ??
     createRegistryClient({
       ...(options.plainHttp ? { plainHttp: true } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       signal: options.signal,
     });
   const store: Store =
