@@ -29,7 +29,7 @@ const SEED = Number(process.env.CHUNKPULL_CRASH_SEED ?? 20261203);
 const KILLS = Number(process.env.CHUNKPULL_CRASH_KILLS ?? 50);
 const GC_KILLS = Math.ceil(KILLS / 5);
 /** Give up looking for more kills after this long (the machine may be very slow). */
-const BUDGET_MS = 240_000;
+const BUDGET_MS = 420_000;
 
 interface Outcome {
   killed: boolean;
