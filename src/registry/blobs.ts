@@ -48,9 +48,20 @@ export async function openBlobStream(
     origin = o;
     return res;
   });
-  const source = resumingBody(ctx, origin, blob, first, options.signal);
-  if (options.noVerify) return source;
-  const verifier = new VerifyingStream(blob.digest, blob.size, subject);
+  if (options.noVerify) return resumingBody(ctx, origin, blob, first, options.signal);
+  return verifiedBody(ctx, origin, blob, first, options.signal);
+}
+
+/** A 200 answer's body as a verified (and resuming) stream of the whole blob. */
+export function verifiedBody(
+  ctx: RegistryContext,
+  origin: string,
+  blob: BlobRef,
+  first: HttpResponse,
+  signal: AbortSignal | undefined,
+): Readable {
+  const source = resumingBody(ctx, origin, blob, first, signal);
+  const verifier = new VerifyingStream(blob.digest, blob.size, blobSubject(blob));
   return pipeline(source, verifier, () => {
     // Errors are delivered to the consumer through `verifier`.
   });
@@ -87,7 +98,11 @@ function resumingBody(
           throw new FormatError(`${subject}: restarted body ended before the resume offset`);
         return;
       } catch (e) {
-        if (isAbortError(e) || !isRetryableNetworkError(e) || failures >= retries) throw e;
+        if (isAbortError(e) || !isRetryableNetworkError(e)) throw e;
+        // Every byte arrived before the connection dropped (a server closing an idle keep-alive
+        // connection while a slow consumer still drained it): the digest check decides.
+        if (blob.size !== undefined && delivered === blob.size) return;
+        if (failures >= retries) throw e;
         failures++;
       }
       await sleep(backoffDelay(failures - 1, ctx.retry), signal);

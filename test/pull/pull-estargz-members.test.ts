@@ -1,6 +1,6 @@
 /**
  * eStargz under verify "diff-id": the members of non-last chunks the store holds are skipped,
- * the rest is fetched, and the rebuilt stream is proven by the diff_id (member-skeleton.ts).
+ * the rest is fetched, and the rebuilt stream is proven by the diff_id (formats/estargz/rebuild.ts).
  * Uses the reference `bigfile` eStargz blob (a 10 MiB file in three 4 MiB chunks) after the
  * same files arrived through a gzip image. Expected digests come from INDEX.json.
  */
