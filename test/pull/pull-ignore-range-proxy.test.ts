@@ -1,0 +1,138 @@
+/**
+ * A registry that ignores Range: Debian's `docker-registry` behind a small proxy (written here)
+ * that strips the Range header from every request. A pull must download each blob at most once
+ * whatever the server does: the first whole-blob answer (to the metadata request) becomes the
+ * layer's full pull. Bytes are counted at the proxy, per blob, as the server sent them.
+ */
+import assert from "node:assert/strict";
+import { rm } from "node:fs/promises";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { type ImageSink, pushImage } from "../../src/image/build.js";
+import { pull } from "../../src/pull/pull.js";
+import type { RegistryClient } from "../../src/registry/client.js";
+import { type DockerRegistry, startDockerRegistry, toolSkip } from "../helpers/docker-registry.js";
+import { freshStore, type SampleImages, sampleImages, testClient } from "./helpers.js";
+
+const skip = toolSkip(["docker-registry"]);
+
+interface RangeStrippingProxy {
+  host: string;
+  /** Body bytes the proxy passed on, per blob digest, and the requests for it. */
+  blobs: Map<string, { requests: number; bytes: number }>;
+  close(): Promise<void>;
+}
+
+/** Forwards every request to `upstream` without its Range / If-Range headers. */
+async function rangeStrippingProxy(upstream: string): Promise<RangeStrippingProxy> {
+  const blobs = new Map<string, { requests: number; bytes: number }>();
+  const [upHost, upPort] = upstream.split(":");
+  const server: Server = createServer((req, res) => {
+    const headers = { ...req.headers };
+    delete headers.range;
+    delete headers["if-range"];
+    const digest = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(req.url ?? "")?.[1];
+    const count =
+      digest && req.method === "GET" ? (blobs.get(digest) ?? { requests: 0, bytes: 0 }) : undefined;
+    if (digest && count) {
+      count.requests++;
+      blobs.set(digest, count);
+    }
+    const up = request(
+      { host: upHost, port: Number(upPort), method: req.method, path: req.url, headers },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.on("data", (piece: Buffer) => {
+          if (count) count.bytes += piece.length;
+        });
+        upRes.pipe(res);
+      },
+    );
+    res.on("close", () => up.destroy());
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  // A slow consumer must not see the proxy close a keep-alive connection under it.
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    host: `127.0.0.1:${port}`,
+    blobs,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Push through the registry client (monolithic upload, manifest PUT). */
+function clientSink(client: RegistryClient, registry: string): ImageSink {
+  return {
+    putBlob: (repository, data) => client.pushBlob({ registry, repository }, Buffer.from(data)),
+    putManifest: (repository, reference, body, mediaType) =>
+      client.pushManifest({ registry, repository }, reference, Buffer.from(body), mediaType),
+  };
+}
+
+describe("pull from a registry that ignores Range (docker-registry behind a proxy)", {
+  skip,
+}, () => {
+  let reg: DockerRegistry;
+  let proxy: RangeStrippingProxy;
+  let images: SampleImages;
+  before(async () => {
+    reg = await startDockerRegistry();
+    images = await sampleImages("zstd:chunked");
+    const client = testClient();
+    try {
+      const sink = clientSink(client, reg.host);
+      await pushImage(sink, "chunkpull/app", "v1", images.v1);
+      await pushImage(sink, "chunkpull/app", "v2", images.v2);
+    } finally {
+      await client.close();
+    }
+    proxy = await rangeStrippingProxy(reg.host);
+  });
+  after(async () => {
+    await proxy?.close();
+    await reg?.close();
+  });
+
+  test("cold pull and update pull each read every layer at most 1.1x its size, verified", async () => {
+    const { dir, store } = await freshStore();
+    const client = testClient();
+    try {
+      const r1 = await pull(`${proxy.host}/chunkpull/app:v1`, { store, client });
+      for (const [i, l] of r1.layers.entries()) {
+        assert.equal(l.mode, "full");
+        assert.equal(l.verified, "diff-id");
+        assert.match(l.fallbackReason ?? "", /ignores Range/);
+        assert.equal(l.diffId, images.v1.layers[i]!.diffId);
+        assert.ok(await store.getLayer(l.diffId));
+      }
+      const r2 = await pull(`${proxy.host}/chunkpull/app:v2`, { store, client });
+      assert.equal(r2.layers[0]!.mode, "cached");
+      const app = r2.layers[1]!;
+      assert.equal(app.mode, "full");
+      assert.equal(app.verified, "diff-id");
+      assert.equal(app.diffId, images.v2.layers[1]!.diffId);
+      assert.ok(await store.getLayer(app.diffId));
+      for (const layer of [...images.v1.layers, images.v2.layers[1]!]) {
+        const served = proxy.blobs.get(layer.descriptor.digest);
+        assert.ok(served, `${layer.descriptor.digest} never requested`);
+        assert.ok(
+          served.bytes <= 1.1 * layer.blob.length,
+          `${layer.descriptor.digest}: ${served.bytes} bytes in ${served.requests} requests for a ${layer.blob.length}-byte blob`,
+        );
+        console.log(
+          `# Range ignored: ${layer.blob.length}-byte layer read as ${served.bytes} bytes in ${served.requests} request(s)`,
+        );
+      }
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
