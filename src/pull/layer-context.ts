@@ -10,6 +10,7 @@ import { encodeFilesIndex, type IndexedFile } from "../store/files-index.js";
 import type { Store } from "../store/store.js";
 import type { BlobOpener, LayerBlob } from "./blob-access.js";
 import type { PullConfig } from "./config.js";
+import type { FullPullResult } from "./full.js";
 import type { LayerFormat, LayerResult, ProgressEvent, VerifyPolicy } from "./types.js";
 
 export interface LayerContext {
@@ -97,5 +98,40 @@ export function layerBase(job: LayerJob): LayerBase {
     filesTotal: 0,
     filesFromStore: 0,
     chunksFromStore: 0,
+  };
+}
+
+/** Record a layer whose tar was indexed as it streamed (full pull, eStargz members). */
+export function recordIndexed(
+  ctx: LayerContext,
+  job: LayerJob,
+  format: LayerFormat,
+  r: FullPullResult,
+  tocDigest?: Digest,
+): Promise<void> {
+  return recordLayer(ctx, job, {
+    format,
+    ...(tocDigest ? { tocDigest } : {}),
+    verified: "diff-id",
+    files: r.files,
+    uncompressedSize: r.uncompressedSize,
+    tarSplit: r.tarSplit,
+  });
+}
+
+/** A partial pull's result: the ranges it asked for and what the store gave. */
+export function partialResult(
+  job: LayerJob,
+  format: LayerFormat,
+  verified: VerifyPolicy,
+  counts: Pick<LayerResult, "filesTotal" | "filesFromStore" | "chunksFromStore">,
+): LayerResult {
+  return {
+    ...layerBase(job),
+    format,
+    mode: "partial",
+    ranges: job.ranges.ranges,
+    ...counts,
+    verified,
   };
 }

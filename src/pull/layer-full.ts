@@ -3,7 +3,7 @@
 import { layerCompression } from "../oci/media-types.js";
 import type { WholeBlobAnswer } from "../registry/errors.js";
 import { fullPull } from "./full.js";
-import { type LayerContext, type LayerJob, layerBase, recordLayer } from "./layer-context.js";
+import { type LayerContext, type LayerJob, layerBase, recordIndexed } from "./layer-context.js";
 import type { LayerFormat, LayerResult } from "./types.js";
 
 const FULL_PROGRESS_STEP = 1 << 20;
@@ -44,13 +44,7 @@ export async function fullLayer(
       bytesFetched: received,
     });
   });
-  await recordLayer(ctx, job, {
-    format,
-    verified: "diff-id",
-    files: r.files,
-    uncompressedSize: r.uncompressedSize,
-    tarSplit: r.tarSplit,
-  });
+  await recordIndexed(ctx, job, format, r);
   return {
     ...layerBase(job),
     format,

@@ -8,7 +8,7 @@ import { planMembers, rebuildFromMembers } from "../formats/estargz/rebuild.js";
 import type { EstargzZstdLayer } from "../formats/estargz/zstd-flavour.js";
 import { StoreFirstContent } from "./fetch.js";
 import { indexTar } from "./full.js";
-import { type LayerContext, type LayerJob, layerBase, recordLayer } from "./layer-context.js";
+import { type LayerContext, type LayerJob, partialResult, recordIndexed } from "./layer-context.js";
 import { fullLayer } from "./layer-full.js";
 import { lookupStore } from "./lookup.js";
 import type { LayerResult } from "./types.js";
@@ -46,22 +46,10 @@ export async function memberPull(
     ctx.store,
     desc.digest,
   );
-  await recordLayer(ctx, job, {
-    format: layer.format,
-    tocDigest: layer.tocDigest,
-    verified: "diff-id",
-    files: r.files,
-    uncompressedSize: r.uncompressedSize,
-    tarSplit: r.tarSplit,
-  });
-  return {
-    ...layerBase(job),
-    format: layer.format,
-    mode: "partial",
-    ranges: job.ranges.ranges,
+  await recordIndexed(ctx, job, layer.format, r, layer.tocDigest);
+  return partialResult(job, layer.format, "diff-id", {
     filesTotal: r.files.length,
     filesFromStore: plan.filesTouched,
     chunksFromStore: plan.skippedChunks,
-    verified: "diff-id",
-  };
+  });
 }

@@ -20,6 +20,7 @@ import {
   type LayerContext,
   type LayerJob,
   layerBase,
+  partialResult,
   recordLayer,
 } from "./layer-context.js";
 import { fullLayer } from "./layer-full.js";
@@ -194,16 +195,11 @@ async function chunkPull(
     uncompressedSize: proven.size,
     tarSplit: proven.tarSplit,
   });
-  return {
-    ...layerBase(job),
-    format: layer.format,
-    mode: "partial",
-    ranges: job.ranges.ranges,
+  return partialResult(job, layer.format, verified, {
     filesTotal: t.files,
     filesFromStore: t.filesFromStore,
     chunksFromStore: t.chunksFromStore,
-    verified,
-  };
+  });
 }
 
 /** format.rebuild -> verify (diff-id), or only the fetch into the store (verify "toc"). */

@@ -49,18 +49,17 @@ export async function openBlobStream(
     return res;
   });
   if (options.noVerify) return resumingBody(ctx, origin, blob, first, options.signal);
-  return verifiedBody(ctx, origin, blob, first, options.signal);
+  return verifiedBody(ctx, { origin, blob, res: first }, options.signal);
 }
 
-/** A 200 answer's body as a verified (and resuming) stream of the whole blob. */
+/** A 200 answer's body (from `origin`) as a verified, resuming stream of the whole blob. */
 export function verifiedBody(
   ctx: RegistryContext,
-  origin: string,
-  blob: BlobRef,
-  first: HttpResponse,
+  answer: { origin: string; blob: BlobRef; res: HttpResponse },
   signal: AbortSignal | undefined,
 ): Readable {
-  const source = resumingBody(ctx, origin, blob, first, signal);
+  const { origin, blob, res } = answer;
+  const source = resumingBody(ctx, origin, blob, res, signal);
   const verifier = new VerifyingStream(blob.digest, blob.size, blobSubject(blob));
   return pipeline(source, verifier, () => {
     // Errors are delivered to the consumer through `verifier`.

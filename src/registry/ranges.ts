@@ -359,7 +359,7 @@ class RangeJob {
         stream: () => {
           if (taken) throw new Error("a whole-blob answer can be read once");
           taken = true;
-          return verifiedBody(this.ctx, origin, this.blob, res, this.userSignal);
+          return verifiedBody(this.ctx, { origin, blob: this.blob, res }, this.userSignal);
         },
         discard: () => {
           if (taken) return;

@@ -17,6 +17,7 @@ import {
   type BuiltImage,
   type BuiltLayer,
   buildLayer,
+  type ImageSink,
   pushImage,
 } from "../../src/image/build.js";
 import { appLayerFiles, baseLayerFiles, makeTar } from "../../src/image/sample-app.js";
@@ -159,4 +160,13 @@ export async function pushTo(
   image: BuiltImage,
 ): Promise<void> {
   await pushImage(reg, repo, tag, image);
+}
+
+/** Push through the registry client (monolithic upload, manifest PUT). */
+export function clientSink(client: RegistryClient, registry: string): ImageSink {
+  return {
+    putBlob: (repository, data) => client.pushBlob({ registry, repository }, Buffer.from(data)),
+    putManifest: (repository, reference, body, mediaType) =>
+      client.pushManifest({ registry, repository }, reference, Buffer.from(body), mediaType),
+  };
 }

@@ -9,11 +9,10 @@ import { rm } from "node:fs/promises";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { type ImageSink, pushImage } from "../../src/image/build.js";
+import { pushImage } from "../../src/image/build.js";
 import { pull } from "../../src/pull/pull.js";
-import type { RegistryClient } from "../../src/registry/client.js";
 import { type DockerRegistry, startDockerRegistry, toolSkip } from "../helpers/docker-registry.js";
-import { freshStore, type SampleImages, sampleImages, testClient } from "./helpers.js";
+import { clientSink, freshStore, type SampleImages, sampleImages, testClient } from "./helpers.js";
 
 const skip = toolSkip(["docker-registry"]);
 
@@ -64,15 +63,6 @@ async function rangeStrippingProxy(upstream: string): Promise<RangeStrippingProx
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },
-  };
-}
-
-/** Push through the registry client (monolithic upload, manifest PUT). */
-function clientSink(client: RegistryClient, registry: string): ImageSink {
-  return {
-    putBlob: (repository, data) => client.pushBlob({ registry, repository }, Buffer.from(data)),
-    putManifest: (repository, reference, body, mediaType) =>
-      client.pushManifest({ registry, repository }, reference, Buffer.from(body), mediaType),
   };
 }
 
