@@ -6,71 +6,20 @@
  */
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { pushImage } from "../../src/image/build.js";
 import { pull } from "../../src/pull/pull.js";
 import { type DockerRegistry, startDockerRegistry, toolSkip } from "../helpers/docker-registry.js";
+import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { clientSink, freshStore, type SampleImages, sampleImages, testClient } from "./helpers.js";
 
 const skip = toolSkip(["docker-registry"]);
-
-interface RangeStrippingProxy {
-  host: string;
-  /** Body bytes the proxy passed on, per blob digest, and the requests for it. */
-  blobs: Map<string, { requests: number; bytes: number }>;
-  close(): Promise<void>;
-}
-
-/** Forwards every request to `upstream` without its Range / If-Range headers. */
-async function rangeStrippingProxy(upstream: string): Promise<RangeStrippingProxy> {
-  const blobs = new Map<string, { requests: number; bytes: number }>();
-  const [upHost, upPort] = upstream.split(":");
-  const server: Server = createServer((req, res) => {
-    const headers = { ...req.headers };
-    delete headers.range;
-    delete headers["if-range"];
-    const digest = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(req.url ?? "")?.[1];
-    const count =
-      digest && req.method === "GET" ? (blobs.get(digest) ?? { requests: 0, bytes: 0 }) : undefined;
-    if (digest && count) {
-      count.requests++;
-      blobs.set(digest, count);
-    }
-    const up = request(
-      { host: upHost, port: Number(upPort), method: req.method, path: req.url, headers },
-      (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.on("data", (piece: Buffer) => {
-          if (count) count.bytes += piece.length;
-        });
-        upRes.pipe(res);
-      },
-    );
-    res.on("close", () => up.destroy());
-    up.on("error", () => res.destroy());
-    req.pipe(up);
-  });
-  // A slow consumer must not see the proxy close a keep-alive connection under it.
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    host: `127.0.0.1:${port}`,
-    blobs,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 describe("pull from a registry that ignores Range (docker-registry behind a proxy)", {
   skip,
 }, () => {
   let reg: DockerRegistry;
-  let proxy: RangeStrippingProxy;
+  let proxy: TestProxy;
   let images: SampleImages;
   before(async () => {
     reg = await startDockerRegistry();
@@ -83,7 +32,7 @@ describe("pull from a registry that ignores Range (docker-registry behind a prox
     } finally {
       await client.close();
     }
-    proxy = await rangeStrippingProxy(reg.host);
+    proxy = await startProxy(reg.host, { stripRange: true });
   });
   after(async () => {
     await proxy?.close();
