@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
+import { pushImage } from "../../mock-registry/src/image/build.js";
 import type { Digest } from "../../src/digest.js";
-import { pushImage } from "../../src/image/build.js";
 import { pull } from "../../src/pull/pull.js";
 import { type DockerRegistry, startDockerRegistry, toolSkip } from "../helpers/docker-registry.js";
 import {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
-import { pushImage } from "../../src/image/build.js";
+import { pushImage } from "../../mock-registry/src/image/build.js";
 import { pull } from "../../src/pull/pull.js";
 import { type DockerRegistry, startDockerRegistry, toolSkip } from "../helpers/docker-registry.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { assembleImage } from "../../mock-registry/src/image/build.js";
 import {
   type BehaviourModes,
   type MockRegistry,
@@ -15,7 +16,6 @@ import {
 } from "../../mock-registry/src/index.js";
 import { DigestMismatchError } from "../../src/errors.js";
 import { openChunkedLayer } from "../../src/formats/open.js";
-import { assembleImage } from "../../src/image/build.js";
 import { pull } from "../../src/pull/pull.js";
 import type { PullOptions, PullResult } from "../../src/pull/types.js";
 import type { RegistryClient } from "../../src/registry/client.js";
