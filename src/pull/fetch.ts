@@ -9,7 +9,7 @@
 import { once } from "node:events";
 import { PassThrough } from "node:stream";
 import type { Digest } from "../digest.js";
-import { ChunkpullError, FormatError } from "../errors.js";
+import { ChunkpullError, FormatError, NotInStoreError } from "../errors.js";
 import { type ContentSource, DECODE_AHEAD_BYTES, zeroPieces } from "../formats/content-source.js";
 import type { ChunkedLayer, ChunkRef, FileRef, RangeSource } from "../formats/layer-index.js";
 import { orderedWithin } from "../formats/ordered-map.js";
@@ -163,7 +163,7 @@ export class StoreFirstContent implements ContentSource {
         case "store": {
           const data = cp.digest ? await this.store.findChunk(cp.digest) : undefined;
           if (!data || data.length !== cp.chunk.size) {
-            throw new FormatError(`${where}: the store no longer holds chunk ${cp.digest}`);
+            throw new NotInStoreError(`${where}: the store no longer holds chunk ${cp.digest}`);
           }
           yield data;
           break;

@@ -76,7 +76,7 @@ export class ObjectWriter {
     if (
       expected !== undefined &&
       Buffer.isBuffer(source) &&
-      (await this.store.hasObject(expected))
+      (await this.store.hasObject(expected, source.length))
     ) {
       await onStored(expected);
       this.reused++;

@@ -5,9 +5,12 @@
  */
 import { FormatError } from "../../errors.js";
 import type { FileRef } from "../layer-index.js";
-import { cleanAbsPath } from "../zstdchunked/path.js";
+import { goCleanPath } from "../tar/path.js";
 import { assembleTar } from "./assemble.js";
 import { readTarSplit } from "./reader.js";
+
+/** c/storage's CleanAbsPath: Go's path.Clean of "/" + name. */
+const cleanName = (name: string) => goCleanPath(`/${name}`);
 
 /** What the tar-split rebuild needs of a file. */
 export type NamedFile = Pick<FileRef, "name" | "size" | "digest">;
@@ -17,9 +20,9 @@ export function tarFromTarSplit<F extends NamedFile>(
   files: readonly F[],
   open: (file: F) => Promise<AsyncIterable<Uint8Array>>,
 ): AsyncGenerator<Buffer> {
-  const byPath = new Map(files.map((f) => [cleanAbsPath(f.name), f]));
+  const byPath = new Map(files.map((f) => [cleanName(f.name), f]));
   const getFile = async (name: string, size: number): Promise<AsyncIterable<Uint8Array>> => {
-    const file = byPath.get(cleanAbsPath(name));
+    const file = byPath.get(cleanName(name));
     if (file === undefined) {
       throw new FormatError(
         `tar-split names ${JSON.stringify(name)} (${size} bytes), the TOC has no such file`,
