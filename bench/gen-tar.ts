@@ -5,8 +5,8 @@
 
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
+import { binaryContent, rng, textContent } from "../mock-registry/src/image/sample-app.js";
 import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from "../src/formats/tar/writer.js";
-import { binaryContent, rng, textContent } from "../src/image/sample-app.js";
 
 export interface GeneratedFile {
   name: string;

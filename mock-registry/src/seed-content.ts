@@ -3,7 +3,7 @@
  * app layer whose files mostly stay the same from one version to the next (a few change, one is
  * added, one removed) — what a partial pull can deduplicate.
  */
-import { makeTar, rng, type TarFile } from "../../src/image/sample-app.js";
+import { makeTar, rng, type TarFile } from "./image/sample-app.js";
 
 export interface ContentOptions {
   /** Regular files in the app layer. Default 40. */

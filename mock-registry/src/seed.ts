@@ -6,7 +6,7 @@
  * Layers are built in memory: they are a few MB by default; raise sizes with care.
  */
 import { type Digest, digestOf } from "../../src/digest.js";
-import { assembleImage, buildLayer } from "../../src/image/build.js";
+import { assembleImage, buildLayer } from "./image/build.js";
 import { appLayerTar, baseLayerTar, type ContentOptions } from "./seed-content.js";
 import type { MockRegistry } from "./types.js";
 

@@ -5,6 +5,7 @@
  */
 import type { Digest } from "../digest.js";
 import { FormatError, UnsupportedError } from "../errors.js";
+import { blobContent, OFFLINE_READING } from "./content-source.js";
 import {
   detectFromAnnotations,
   detectFromTail,
@@ -12,12 +13,11 @@ import {
   type TailDetection,
 } from "./detect.js";
 import { type EstargzLayer, openEstargz } from "./estargz/reader.js";
-import { rebuildEstargzTar, rebuildEstargzZstdTar } from "./estargz/rebuild.js";
 import { type EstargzZstdLayer, openEstargzZstd } from "./estargz/zstd-flavour.js";
 import type { RangeSource } from "./layer-index.js";
+import { rebuild, strategyFor } from "./rebuild.js";
 import { ESTARGZ_TOC_DIGEST_KEY } from "./zstdchunked/annotations.js";
 import { openZstdChunked, type ZstdChunkedLayer } from "./zstdchunked/reader.js";
-import { rebuildTar } from "./zstdchunked/rebuild.js";
 
 export type AnyChunkedLayer = ZstdChunkedLayer | EstargzLayer | EstargzZstdLayer;
 
@@ -78,20 +78,16 @@ function withoutKey(a: Record<string, string>, key: string): Record<string, stri
   return copy;
 }
 
-/** The layer's tar as a stream; its sha256 is the diff_id the config must list. */
+/**
+ * The layer's tar as a stream, from the blob alone; its sha256 is the diff_id the config must
+ * list. zstd:chunked without a tar-split is rebuilt from its frames, like a pull does.
+ */
 export function rebuildLayerTar(
   src: RangeSource,
   layer: AnyChunkedLayer,
   signal?: AbortSignal,
 ): AsyncGenerator<Buffer> {
-  switch (layer.format) {
-    case "zstd:chunked":
-      return rebuildTar(src, layer, signal);
-    case "estargz":
-      return rebuildEstargzTar(src, layer, signal);
-    case "estargz-zstd":
-      return rebuildEstargzZstdTar(src, layer, signal);
-  }
+  return rebuild(strategyFor(layer), blobContent(src, layer, { ...OFFLINE_READING, signal }));
 }
 
 export interface LayerDescription {

@@ -6,6 +6,7 @@
  * pieces still travel in one multi-range request. A single chunk larger than either travels
  * alone.
  */
+import { groupByBytes } from "../formats/read-ahead.js";
 import type { PlannedRange } from "./plan.js";
 
 export function batchRanges(
@@ -14,24 +15,8 @@ export function batchRanges(
   maxRange: number = budget,
 ): PlannedRange[][] {
   const pieceLimit = Math.min(budget, maxRange);
-  const batches: PlannedRange[][] = [];
-  let current: PlannedRange[] = [];
-  let bytes = 0;
-  const push = (r: PlannedRange) => {
-    if (current.length > 0 && bytes + r.length > budget) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(r);
-    bytes += r.length;
-  };
-  for (const r of ranges) {
-    if (r.length <= pieceLimit) push(r);
-    else for (const piece of splitRange(r, pieceLimit)) push(piece);
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  const pieces = ranges.flatMap((r) => (r.length <= pieceLimit ? [r] : splitRange(r, pieceLimit)));
+  return groupByBytes(pieces, (r) => r.length, budget);
 }
 
 /** Cuts a range at chunk starts into pieces of at most `budget` bytes where chunks allow. */

@@ -1,39 +1,37 @@
 /**
- * TOC discovery: decides, per layer, between a partial pull (with a verified TOC in hand) and a
- * full pull, using THE format rule (formats/detect.ts via formats/open.ts). Layers without
- * annotations are still tried through their footer: the diff_id check at the end makes an
- * unauthenticated TOC safe to plan with.
+ * TOC discovery: decides, per layer, what the pipeline does with it, using THE format rule
+ * (formats/detect.ts via formats/open.ts): a rebuild strategy proven by the diff_id, a TOC
+ * accepted on its digest (verify "toc"), or a full pull. Layers without annotations are still
+ * tried through their footer: the diff_id check at the end makes an unauthenticated TOC safe to
+ * plan with. An origin that ignores Range shows it here, on the first metadata request, and its
+ * whole-blob answer becomes the full pull.
  */
 import { ChunkpullError, FallbackError, FormatError, UnsupportedError } from "../errors.js";
 import { detectFromAnnotations } from "../formats/detect.js";
+import type { EstargzLayer } from "../formats/estargz/reader.js";
+import type { EstargzZstdLayer } from "../formats/estargz/zstd-flavour.js";
 import type { RangeSource } from "../formats/layer-index.js";
 import { type AnyChunkedLayer, openChunkedLayer } from "../formats/open.js";
+import { type RebuildStrategy, strategyFor } from "../formats/rebuild.js";
 import { layerCompression } from "../oci/media-types.js";
 import type { Descriptor } from "../oci/types.js";
-import { RangeResponseError } from "../registry/errors.js";
-import type { LayerFormat, VerifyPolicy } from "./types.js";
+import { RangeIgnoredError, RangeResponseError, type WholeBlobAnswer } from "../registry/errors.js";
+import type { PullConfig } from "./config.js";
+import type { LayerFormat } from "./types.js";
 
 export type Discovery =
-  | {
-      path: "partial";
-      layer: AnyChunkedLayer;
-      /** How the rebuilt layer is checked: tar-split rebuild against the diff_id, or TOC only. */
-      verified: VerifyPolicy;
-      /** Where the tar's non-payload bytes come from: the tar-split, the skeleton frames (see skeleton.ts), or nowhere ("toc"). */
-      rebuild: "tar-split" | "skeleton" | "members" | "none";
-    }
-  | { path: "full"; format: LayerFormat; reason?: string };
-
-export interface DiscoverOptions {
-  verify: VerifyPolicy;
-  strict: boolean;
-  signal?: AbortSignal;
-}
+  /** Rebuilt by a format strategy, then proven by the diff_id. */
+  | { kind: "rebuild"; strategy: RebuildStrategy }
+  /** verify "toc": files fetched into the store, the layer accepted on its TOC digest. */
+  | { kind: "toc"; layer: EstargzLayer | EstargzZstdLayer }
+  /** Streamed in full; `answer` when the origin already sent the whole blob. */
+  | { kind: "full"; format: LayerFormat; reason?: string; answer?: WholeBlobAnswer };
 
 export async function discoverLayer(
   desc: Descriptor,
   source: RangeSource,
-  opts: DiscoverOptions,
+  cfg: Pick<PullConfig, "verify" | "strict">,
+  signal?: AbortSignal,
 ): Promise<Discovery> {
   const compression = layerCompression(desc.mediaType);
   if (compression === undefined) {
@@ -43,68 +41,56 @@ export async function discoverLayer(
   }
   const plain: LayerFormat = compression === "none" ? "tar" : compression;
   const detected = detectFromAnnotations(desc.annotations, {
-    strict: opts.strict,
+    strict: cfg.strict,
     mediaType: desc.mediaType,
   });
   const annotated = detected.format !== "none";
-  // Without annotations only a zstd:chunked footer (whose tar-split makes the diff_id check
-  // possible) can lead to a partial pull: an eStargz TOC found through a gzip footer is
+  // Without annotations only a zstd:chunked footer (whose tar-split or frames make the diff_id
+  // check possible) can lead to a partial pull: an eStargz TOC found through a gzip footer is
   // authenticated by nothing, so it is full under either policy, and probing would cost a
   // request for nothing.
-  if (!annotated && compression !== "zstd") return { path: "full", format: plain };
+  if (!annotated && compression !== "zstd") return { kind: "full", format: plain };
 
   let layer: AnyChunkedLayer;
   try {
     layer = await openChunkedLayer(source, annotated ? desc.annotations : undefined, {
-      strict: opts.strict,
+      strict: cfg.strict,
       mediaType: desc.mediaType,
-      signal: opts.signal,
+      signal,
     });
   } catch (err) {
+    if (err instanceof RangeIgnoredError) {
+      // The metadata sits at the end of the blob: reading it means reading the blob.
+      const format = detected.layerFormat ?? plain;
+      return { kind: "full", format, reason: err.message, answer: err.answer };
+    }
+    if (err instanceof RangeResponseError) {
+      return { kind: "full", format: plain, reason: `range requests refused: ${err.message}` };
+    }
     if (!annotated) {
       // No annotation vouches for anything here: whatever the tail says, a full pull is right.
-      if (err instanceof ChunkpullError && !(err instanceof RangeResponseError)) {
-        const reason = footerReason(err);
-        return reason ? { path: "full", format: plain, reason } : { path: "full", format: plain };
-      }
-      if (err instanceof RangeResponseError) {
-        return { path: "full", format: plain, reason: `range requests refused: ${err.message}` };
-      }
-      throw err;
+      if (!(err instanceof ChunkpullError)) throw err;
+      const reason = footerReason(err);
+      return reason ? { kind: "full", format: plain, reason } : { kind: "full", format: plain };
     }
-    if (err instanceof FallbackError || err instanceof RangeResponseError) {
-      return { path: "full", format: plain, reason: err.message };
-    }
+    if (err instanceof FallbackError) return { kind: "full", format: plain, reason: err.message };
     throw err;
   }
 
-  if (layer.format === "zstd:chunked") {
-    // Without a tar-split, the skeleton frames between the payloads hold the rest of the tar:
-    // still a partial pull, still proven by the diff_id.
+  const strategy = strategyFor(layer);
+  // zstd:chunked always rebuilds (from its tar-split, or from its frames without one).
+  if (strategy.kind !== "members") return { kind: "rebuild", strategy };
+  if (cfg.verify === "toc") {
+    if (strategy.layer.tocVerified) return { kind: "toc", layer: strategy.layer };
     return {
-      path: "partial",
-      layer,
-      verified: "diff-id",
-      rebuild: layer.hasTarSplit ? "tar-split" : "skeleton",
+      kind: "full",
+      format: layer.format,
+      reason: `${layer.format} layer (no tar-split) and no TOC digest annotation to trust`,
     };
   }
-  if (opts.verify === "toc" && layer.tocVerified) {
-    return { path: "partial", layer, verified: "toc", rebuild: "none" };
-  }
-  if (opts.verify === "diff-id") {
-    // eStargz: the members around the store's chunks are fetched and the stream proven
-    // (member-skeleton.ts); the engine falls back to a full pull when the store holds too little.
-    return { path: "partial", layer, verified: "diff-id", rebuild: "members" };
-  }
-  const why = `${layer.format} layer (no tar-split)`;
-  return {
-    path: "full",
-    format: layer.format,
-    reason:
-      opts.verify === "toc"
-        ? `${why} and no TOC digest annotation to trust`
-        : `${why}: its tar cannot be checked against the diff_id from ranges (use --verify toc to accept the TOC)`,
-  };
+  // eStargz under "diff-id": the members around the store's chunks are fetched and the stream
+  // proven; the pipeline pulls in full when the store holds too little to be worth it.
+  return { kind: "rebuild", strategy };
 }
 
 /** A plain zstd layer is simply pulled in full; a broken chunked footer is worth a reason. */

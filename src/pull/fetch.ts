@@ -1,92 +1,236 @@
 /**
- * The fetch stage: requests the planned ranges in byte-bounded batches (a few in flight),
- * decodes every chunk (its digest checked by the format's decoder), and writes each missing file
- * into the store from its chunks in order: store chunks re-verified, zeros generated, remote
- * chunks decoded. The store checks the whole file against its TOC digest before it keeps it.
+ * The fetch stage as a ContentSource: a store-first source of file content for the rebuild
+ * strategies. A file the store holds is read from the store; a file it lacks is assembled from
+ * its chunks in plan order (store chunks, zeros, chunks decoded from the planned ranges, read
+ * ahead in byte-bounded batches) and written into the store while the rebuild consumes the same
+ * bytes: one pass, no object read back. The store checks every file against its TOC digest
+ * before it keeps it.
  */
-import pLimit from "p-limit";
+import { once } from "node:events";
+import { PassThrough } from "node:stream";
 import type { Digest } from "../digest.js";
 import { ChunkpullError, FormatError, NotInStoreError } from "../errors.js";
-import type { ChunkedLayer, RangeSource } from "../formats/layer-index.js";
+import { type ContentSource, DECODE_AHEAD_BYTES, zeroPieces } from "../formats/content-source.js";
+import type { ChunkedLayer, ChunkRef, FileRef, RangeSource } from "../formats/layer-index.js";
 import { orderedWithin } from "../formats/ordered-map.js";
+import { type ReadAheadOptions, readBatches } from "../formats/read-ahead.js";
 import type { Store } from "../store/store.js";
 import { batchRanges } from "./batches.js";
+import { inContext } from "./errors.js";
+import type { StoreHits } from "./lookup.js";
 import { ObjectWriter, SMALL_FILE } from "./object-writer.js";
-import type { ChunkLocation, FilePlan, Plan, PlannedRange } from "./plan.js";
+import { type ChunkLocation, type FilePlan, lookupDigest, type Plan } from "./plan.js";
 
 export interface FetchOptions {
-  batchBytes: number;
+  reading: ReadAheadOptions;
   /** Longest single range; longer planned ranges are cut at chunk boundaries (batches.ts). */
-  maxRangeBytes?: number;
-  concurrency: number;
-  signal?: AbortSignal;
+  maxRangeBytes: number;
+  /** Compressed bytes of each batch of ranges, once it has arrived. */
   onBytes?: (bytes: number) => void;
-}
-
-export interface FetchStats {
-  /** Σ lengths of the ranges requested. */
-  bytesRequested: number;
-  /** Ranges requested (planned ranges after cutting long ones into pieces). */
-  ranges: number;
-  batches: number;
-  filesWritten: number;
 }
 
 interface DecodedChunk extends ChunkLocation {
   data: Buffer;
 }
 
-const ZERO_PIECE = Buffer.alloc(1 << 20);
-/** Uncompressed bytes decoded ahead of the file writer. */
-const DECODE_BUDGET = 16 << 20;
 const key = (l: ChunkLocation) => `${l.fileIndex}:${l.chunkIndex}`;
 
-export async function fetchPlan(
-  layer: ChunkedLayer,
-  plan: Plan,
-  source: RangeSource,
-  store: Store,
-  opts: FetchOptions,
-): Promise<FetchStats> {
-  const batches = batchRanges(plan.ranges, opts.batchBytes, opts.maxRangeBytes);
-  const abort = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
-  const remote = decodedChunks(layer, batches, source, opts, signal);
-  const pending = duplicateReferences(plan);
-  const kept = new Map<string, Buffer>();
-  const writer = new ObjectWriter(store);
-  const index = (fp: FilePlan) => (digest: Digest) => store.indexFile(fp.file, digest);
-  try {
-    for (const [fileIndex, fp] of plan.files.entries()) {
+export class StoreFirstContent implements ContentSource {
+  readonly blob: RangeSource;
+  readonly reading: ReadAheadOptions;
+  private readonly indexOf: Map<FileRef, number>;
+  private readonly remote: AsyncGenerator<DecodedChunk>;
+  private readonly writer: ObjectWriter;
+  /** Remote chunks reused later in the layer (duplicates), and the bytes kept for them. */
+  private readonly pending: Map<string, number>;
+  private readonly kept = new Map<string, Buffer>();
+  /** plan.files before this index have been written (or were never needed). */
+  private cursor = 0;
+
+  constructor(
+    private readonly layer: ChunkedLayer,
+    private readonly plan: Plan | undefined,
+    private readonly hits: StoreHits,
+    blob: RangeSource,
+    private readonly store: Store,
+    opts: FetchOptions,
+  ) {
+    this.blob = blob;
+    this.reading = opts.reading;
+    this.indexOf = new Map(layer.files.map((f, i) => [f, i]));
+    this.writer = new ObjectWriter(store);
+    this.pending = plan ? duplicateReferences(plan) : new Map();
+    this.remote = plan ? this.decodedChunks(plan, opts) : emptyChunks();
+  }
+
+  holds(file: FileRef, chunk: ChunkRef): boolean {
+    if (this.hits.haveFile.has(file.digest)) return true;
+    const d = lookupDigest(file, chunk);
+    return d !== undefined && this.hits.haveChunk.has(d);
+  }
+
+  async heldChunk(file: FileRef, chunk: ChunkRef): Promise<Buffer> {
+    const d = lookupDigest(file, chunk);
+    const data = d && this.hits.haveChunk.has(d) ? await this.store.findChunk(d) : undefined;
+    if (data && data.length === chunk.size) return data;
+    // The whole file is in the store: these bytes are proven again by the diff_id.
+    return this.store.readRange(file.digest, chunk.fileOffset, chunk.size);
+  }
+
+  async file(file: FileRef): Promise<AsyncIterable<Buffer>> {
+    const i = this.indexOf.get(file);
+    const fp = i === undefined ? undefined : this.plan?.files[i];
+    if (i === undefined || fp === undefined || fp.source !== "chunks" || i < this.cursor) {
+      // In the store already, a duplicate of an earlier file, or written by this pull: make sure
+      // what this pull writes in the background is durable before reading it back.
+      if (fp?.source === "duplicate") await this.writeUpTo(fp.duplicateOf! + 1);
+      await this.writer.drain();
+      return this.store.openObject(file.digest);
+    }
+    await this.writeUpTo(i);
+    this.cursor = i + 1;
+    return this.stored(fp, this.fileBytes(fp, i));
+  }
+
+  /** Writes every planned file not requested yet (the TOC policy, or files no strategy asked for). */
+  async finish(): Promise<void> {
+    if (this.plan) await this.writeUpTo(this.plan.files.length);
+    const extra = await this.remote.next();
+    if (!extra.done) throw new FormatError("fetched chunks left over after every file was written");
+    await this.writer.drain();
+  }
+
+  /** Stops the reads ahead and waits for the background writes (after a failure). */
+  async close(): Promise<void> {
+    await this.remote.return(undefined).catch(() => {});
+    await this.writer.drain().catch(() => {});
+  }
+
+  get filesWritten(): number {
+    return this.writer.written;
+  }
+
+  private async writeUpTo(end: number): Promise<void> {
+    const files = this.plan?.files ?? [];
+    for (; this.cursor < Math.min(end, files.length); this.cursor++) {
+      const fp = files[this.cursor]!;
       if (fp.source !== "chunks") continue;
-      const bytes = fileBytes(fp, fileIndex, { remote, store, pending, kept });
-      if (fp.file.size <= SMALL_FILE) {
-        // Gathered in plan order (cheap, in memory), written in the background: per-file I/O
-        // (temp file, fsync, rename, chunk pointers) overlaps with the next files.
-        const parts: Buffer[] = [];
-        for await (const b of bytes) parts.push(b);
-        await writer.add(Buffer.concat(parts, fp.file.size), index(fp), fp.file.digest);
-      } else {
-        await writer.write(bytes, index(fp), fp.file.digest);
+      for await (const _ of this.stored(fp, this.fileBytes(fp, this.cursor))) {
+        // written to the store only: nobody asked for this file's bytes yet
       }
     }
-    const extra = await remote.next();
-    if (!extra.done) throw new FormatError("fetched chunks left over after every file was written");
-    await writer.drain();
-  } catch (err) {
-    abort.abort(err);
-    await remote.return(undefined).catch(() => {});
-    await writer.drain().catch(() => {});
-    throw err;
   }
-  const filesWritten = writer.written;
-  return {
-    bytesRequested: plan.ranges.reduce((n, r) => n + r.length, 0),
-    ranges: batches.reduce((n, b) => n + b.length, 0),
-    batches: batches.length,
-    filesWritten,
-  };
+
+  /** The file's bytes as they go into the store: small files whole (written in the background). */
+  private async *stored(fp: FilePlan, bytes: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    const index = (digest: Digest) => this.store.indexFile(fp.file, digest);
+    if (fp.file.size <= SMALL_FILE) {
+      const parts: Buffer[] = [];
+      for await (const b of bytes) parts.push(b);
+      const data = Buffer.concat(parts, fp.file.size);
+      await this.writer.add(data, index, fp.file.digest);
+      yield data;
+      return;
+    }
+    // A large file streams into the store and to the consumer at once (back-pressure from both).
+    const pipe = new PassThrough({ highWaterMark: 1 << 20 });
+    const written = this.writer.write(pipe, index, fp.file.digest);
+    written.catch(() => {});
+    let ok = false;
+    try {
+      for await (const b of bytes) {
+        if (!pipe.write(b)) await Promise.race([once(pipe, "drain"), written]);
+        yield b;
+      }
+      pipe.end();
+      await written;
+      ok = true;
+    } finally {
+      if (!ok) {
+        pipe.destroy();
+        await written.catch(() => {});
+      }
+    }
+  }
+
+  private async *fileBytes(fp: FilePlan, fileIndex: number): AsyncGenerator<Buffer> {
+    for (const [chunkIndex, cp] of fp.chunks.entries()) {
+      const where = `${fp.file.name} chunk ${chunkIndex}`;
+      switch (cp.source) {
+        case "zeros":
+          yield* zeroPieces(cp.chunk.size);
+          break;
+        case "store": {
+          const data = cp.digest ? await this.store.findChunk(cp.digest) : undefined;
+          if (!data || data.length !== cp.chunk.size) {
+            throw new NotInStoreError(`${where}: the store no longer holds chunk ${cp.digest}`);
+          }
+          yield data;
+          break;
+        }
+        case "remote": {
+          const next = await this.remote.next();
+          if (
+            next.done ||
+            next.value.fileIndex !== fileIndex ||
+            next.value.chunkIndex !== chunkIndex
+          ) {
+            throw new FormatError(`${where}: fetched chunks arrived out of plan order`);
+          }
+          const k = key(next.value);
+          if (this.pending.has(k)) this.kept.set(k, next.value.data);
+          yield next.value.data;
+          break;
+        }
+        case "duplicate": {
+          const k = key(cp.duplicateOf!);
+          const data = this.kept.get(k);
+          if (!data) throw new FormatError(`${where}: duplicate of a chunk that was not fetched`);
+          const left = (this.pending.get(k) ?? 1) - 1;
+          if (left <= 0) {
+            this.pending.delete(k);
+            this.kept.delete(k);
+          } else this.pending.set(k, left);
+          yield data;
+          break;
+        }
+      }
+    }
+  }
+
+  /** Every remote chunk, decoded and verified, in plan (= blob) order; batches read ahead. */
+  private async *decodedChunks(plan: Plan, opts: FetchOptions): AsyncGenerator<DecodedChunk> {
+    const batches = batchRanges(plan.ranges, opts.reading.batchBytes, opts.maxRangeBytes);
+    for await (const { batch, buffers } of readBatches(this.blob, batches, this.reading)) {
+      opts.onBytes?.(batch.reduce((n, r) => n + r.length, 0));
+      const items = batch.flatMap((range, r) =>
+        range.chunks.map((rc) => ({ range, rc, buf: buffers[r]! })),
+      );
+      yield* orderedWithin(
+        items,
+        (it) => it.rc.chunk.size,
+        async ({ range, rc, buf }) => {
+          const from = rc.chunk.offset - range.offset;
+          const to = rc.chunk.end - range.offset;
+          if (from < 0 || to > buf.length) {
+            throw new FormatError(`chunk [${rc.chunk.offset}, ${rc.chunk.end}) outside its range`);
+          }
+          try {
+            const data = await this.layer.decodeChunk(buf.subarray(from, to), rc.chunk);
+            return { fileIndex: rc.fileIndex, chunkIndex: rc.chunkIndex, data };
+          } catch (err) {
+            // Name the file: "chunk [a, b)" alone does not tell a user what was damaged.
+            if (!(err instanceof ChunkpullError)) throw err;
+            throw inContext(err, `${JSON.stringify(rc.file.name)} chunk ${rc.chunkIndex}`);
+          }
+        },
+        DECODE_AHEAD_BYTES,
+      );
+    }
+  }
 }
+
+async function* emptyChunks(): AsyncGenerator<DecodedChunk> {}
 
 /** How many later chunks reuse each remote chunk's bytes (duplicates within the layer). */
 function duplicateReferences(plan: Plan): Map<string, number> {
@@ -100,126 +244,4 @@ function duplicateReferences(plan: Plan): Map<string, number> {
     }
   }
   return refs;
-}
-
-interface FileSources {
-  remote: AsyncGenerator<DecodedChunk>;
-  store: Store;
-  pending: Map<string, number>;
-  kept: Map<string, Buffer>;
-}
-
-async function* fileBytes(fp: FilePlan, fileIndex: number, s: FileSources): AsyncGenerator<Buffer> {
-  for (const [chunkIndex, cp] of fp.chunks.entries()) {
-    const where = `${fp.file.name} chunk ${chunkIndex}`;
-    switch (cp.source) {
-      case "zeros":
-        for (let left = cp.chunk.size; left > 0; left -= ZERO_PIECE.length) {
-          yield ZERO_PIECE.subarray(0, Math.min(left, ZERO_PIECE.length));
-        }
-        break;
-      case "store": {
-        const data = cp.digest ? await s.store.findChunk(cp.digest) : undefined;
-        if (!data || data.length !== cp.chunk.size) {
-          throw new NotInStoreError(`${where}: the store no longer holds chunk ${cp.digest}`);
-        }
-        yield data;
-        break;
-      }
-      case "remote": {
-        const next = await s.remote.next();
-        if (
-          next.done ||
-          next.value.fileIndex !== fileIndex ||
-          next.value.chunkIndex !== chunkIndex
-        ) {
-          throw new FormatError(`${where}: fetched chunks arrived out of plan order`);
-        }
-        const k = key(next.value);
-        if (s.pending.has(k)) s.kept.set(k, next.value.data);
-        yield next.value.data;
-        break;
-      }
-      case "duplicate": {
-        const k = key(cp.duplicateOf!);
-        const data = s.kept.get(k);
-        if (!data) throw new FormatError(`${where}: duplicate of a chunk that was not fetched`);
-        const left = (s.pending.get(k) ?? 1) - 1;
-        if (left <= 0) {
-          s.pending.delete(k);
-          s.kept.delete(k);
-        } else s.pending.set(k, left);
-        yield data;
-        break;
-      }
-    }
-  }
-}
-
-/** Every remote chunk, decoded and verified, in plan (= blob) order; batches prefetched ahead. */
-async function* decodedChunks(
-  layer: ChunkedLayer,
-  batches: PlannedRange[][],
-  source: RangeSource,
-  opts: FetchOptions,
-  signal: AbortSignal,
-): AsyncGenerator<DecodedChunk> {
-  const limit = pLimit(Math.max(1, opts.concurrency));
-  const started: Promise<Buffer[]>[] = [];
-  const startUpTo = (n: number) => {
-    while (started.length < Math.min(n, batches.length)) {
-      const batch = batches[started.length]!;
-      const p = limit(async () => {
-        const bufs = await source.read(
-          batch.map((r) => ({ offset: r.offset, length: r.length })),
-          signal,
-        );
-        opts.onBytes?.(batch.reduce((n, r) => n + r.length, 0));
-        return bufs;
-      });
-      p.catch(() => {}); // observed when awaited below; avoid unhandled rejections meanwhile
-      started.push(p);
-    }
-  };
-  for (let i = 0; i < batches.length; i++) {
-    startUpTo(i + 1 + opts.concurrency);
-    const bufs = await started[i]!;
-    const batch = batches[i]!;
-    // Decode ahead within a budget of uncompressed bytes (native decoding runs on the libuv
-    // pool), yielding in order: memory stays bounded however well the data compressed.
-    const items = batch.flatMap((range, r) =>
-      range.chunks.map((rc) => ({ range, rc, buf: bufs[r]! })),
-    );
-    yield* orderedWithin(
-      items,
-      (it) => it.rc.chunk.size,
-      (it) => decodeOne(layer, it.buf, it.range, it.rc),
-      DECODE_BUDGET,
-    );
-    started[i] = Promise.resolve([]); // release the compressed buffers
-  }
-}
-
-/** Decode one chunk out of its range buffer; errors name the file. */
-async function decodeOne(
-  layer: ChunkedLayer,
-  buf: Buffer,
-  range: PlannedRange,
-  rc: PlannedRange["chunks"][number],
-): Promise<DecodedChunk> {
-  const from = rc.chunk.offset - range.offset;
-  const to = rc.chunk.end - range.offset;
-  if (from < 0 || to > buf.length) {
-    throw new FormatError(`chunk [${rc.chunk.offset}, ${rc.chunk.end}) outside its range`);
-  }
-  try {
-    const data = await layer.decodeChunk(buf.subarray(from, to), rc.chunk);
-    return { fileIndex: rc.fileIndex, chunkIndex: rc.chunkIndex, data };
-  } catch (err) {
-    // Name the file: "chunk [a, b)" alone does not tell a user what was damaged.
-    if (err instanceof ChunkpullError) {
-      err.message = `${JSON.stringify(rc.file.name)} chunk ${rc.chunkIndex}: ${err.message}`;
-    }
-    throw err;
-  }
 }

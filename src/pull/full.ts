@@ -25,6 +25,8 @@ export interface FullPullResult {
   diffId: Digest;
   uncompressedSize: number;
   files: FileRef[];
+  /** Files the store already held (small files only: large ones are streamed in regardless). */
+  filesFromStore: number;
   /** undefined when the tar cannot be described by a tar-split (duplicate paths, sparse files...). */
   tarSplit?: Buffer;
   tarSplitProblem?: string;
@@ -176,6 +178,7 @@ export async function indexTar(
     diffId,
     uncompressedSize: count.n,
     files,
+    filesFromStore: writer.reused,
     tarSplit: builder ? Buffer.from(lines.join("")) : undefined,
     tarSplitProblem,
   };

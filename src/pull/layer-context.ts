@@ -1,29 +1,36 @@
 /**
- * What the per-layer paths share: the context they run in, a RangeSource that counts what is
- * asked of it, and the one place a proven layer is recorded in the store.
+ * What the layer paths share: the context they run in (the resolved config, the store, a blob
+ * opener; no registry client), a RangeSource that counts what is asked of it, and the one place
+ * a proven layer is recorded in the store.
  */
 import type { Digest } from "../digest.js";
 import type { RangeSource } from "../formats/layer-index.js";
 import type { Descriptor } from "../oci/types.js";
-import type { RegistryClient } from "../registry/client.js";
 import { encodeFilesIndex, type IndexedFile } from "../store/files-index.js";
 import type { Store } from "../store/store.js";
+import type { BlobOpener, LayerBlob } from "./blob-access.js";
+import type { PullConfig } from "./config.js";
+import type { FullPullResult } from "./full.js";
 import type { LayerFormat, LayerResult, ProgressEvent, VerifyPolicy } from "./types.js";
 
 export interface LayerContext {
-  client: RegistryClient;
+  cfg: PullConfig;
   store: Store;
-  repo: { registry: string; repository: string };
-  verify: VerifyPolicy;
-  strict: boolean;
-  concurrency: number;
-  batchBytes: number;
-  maxRangeBytes: number;
+  blobs: BlobOpener;
   signal?: AbortSignal;
   progress: (e: ProgressEvent) => void;
 }
 
-/** A RangeSource that counts what was asked of it (metadata and chunk ranges alike). */
+/** One layer's job: its descriptor, its diff_id, and its blob. */
+export interface LayerJob {
+  desc: Descriptor;
+  diffId: Digest;
+  blob: LayerBlob;
+  /** Ranges asked of the blob so far (metadata and chunk ranges alike). */
+  ranges: CountingSource;
+}
+
+/** A RangeSource that counts what was asked of it. */
 export interface CountingSource extends RangeSource {
   ranges: number;
   bytes: number;
@@ -54,17 +61,12 @@ export interface LayerProof {
 }
 
 /** Write the layer record (the layer exists for the store and for gc only from now on). */
-export async function recordLayer(
-  ctx: LayerContext,
-  desc: Descriptor,
-  diffId: Digest,
-  p: LayerProof,
-): Promise<void> {
+export async function recordLayer(ctx: LayerContext, job: LayerJob, p: LayerProof): Promise<void> {
   await ctx.store.putLayer(
     {
-      diffId,
-      compressedDigest: desc.digest,
-      mediaType: desc.mediaType,
+      diffId: job.diffId,
+      compressedDigest: job.desc.digest,
+      mediaType: job.desc.mediaType,
       format: p.format,
       ...(p.tocDigest ? { tocDigest: p.tocDigest } : {}),
       verified: p.verified === "diff-id" ? "diff_id" : "toc",
@@ -76,10 +78,60 @@ export async function recordLayer(
   );
   ctx.progress({
     kind: "layer-done",
-    layer: desc.digest,
-    message: `${desc.digest}: ${p.verified === "toc" ? "accepted on its TOC" : "verified by diff-id"}`,
+    layer: job.desc.digest,
+    message: `${job.desc.digest}: ${p.verified === "toc" ? "accepted on its TOC" : "verified by diff-id"}`,
   });
 }
 
 /** The LayerResult fields every path fills the same way. */
 export type LayerBase = Omit<LayerResult, "format" | "mode" | "verified">;
+
+export function layerBase(job: LayerJob): LayerBase {
+  return {
+    digest: job.desc.digest,
+    diffId: job.diffId,
+    mediaType: job.desc.mediaType,
+    size: job.desc.size,
+    bytesFetched: 0,
+    requests: 0,
+    ranges: 0,
+    filesTotal: 0,
+    filesFromStore: 0,
+    chunksFromStore: 0,
+  };
+}
+
+/** Record a layer whose tar was indexed as it streamed (full pull, eStargz members). */
+export function recordIndexed(
+  ctx: LayerContext,
+  job: LayerJob,
+  format: LayerFormat,
+  r: FullPullResult,
+  tocDigest?: Digest,
+): Promise<void> {
+  return recordLayer(ctx, job, {
+    format,
+    ...(tocDigest ? { tocDigest } : {}),
+    verified: "diff-id",
+    files: r.files,
+    uncompressedSize: r.uncompressedSize,
+    tarSplit: r.tarSplit,
+  });
+}
+
+/** A partial pull's result: the ranges it asked for and what the store gave. */
+export function partialResult(
+  job: LayerJob,
+  format: LayerFormat,
+  verified: VerifyPolicy,
+  counts: Pick<LayerResult, "filesTotal" | "filesFromStore" | "chunksFromStore">,
+): LayerResult {
+  return {
+    ...layerBase(job),
+    format,
+    mode: "partial",
+    ranges: job.ranges.ranges,
+    ...counts,
+    verified,
+  };
+}

@@ -1,23 +1,27 @@
 /** A layer pulled in full: stream, decompress, verify against the diff_id, index, record. */
-import type { Digest } from "../digest.js";
+
 import { layerCompression } from "../oci/media-types.js";
-import type { Descriptor } from "../oci/types.js";
-import type { BlobRef } from "../registry/context.js";
+import type { WholeBlobAnswer } from "../registry/errors.js";
 import { fullPull } from "./full.js";
-import { type LayerBase, type LayerContext, recordLayer } from "./layer-context.js";
+import { type LayerContext, type LayerJob, layerBase, recordIndexed } from "./layer-context.js";
 import type { LayerFormat, LayerResult } from "./types.js";
 
 const FULL_PROGRESS_STEP = 1 << 20;
 
+export interface FullPullReason {
+  format: LayerFormat;
+  reason?: string;
+  /** The whole blob already on its way (an origin that ignored Range): read it, not a new GET. */
+  answer?: WholeBlobAnswer;
+}
+
 export async function fullLayer(
   ctx: LayerContext,
-  desc: Descriptor,
-  diffId: Digest,
-  blob: BlobRef,
-  base: LayerBase,
-  format: LayerFormat,
-  reason: string | undefined,
+  job: LayerJob,
+  why: FullPullReason,
 ): Promise<LayerResult> {
+  const { desc } = job;
+  const { format, reason } = why;
   if (reason)
     ctx.progress({
       kind: "fallback",
@@ -25,10 +29,10 @@ export async function fullLayer(
       message: `${desc.digest}: full pull: ${reason}`,
     });
   const compression = layerCompression(desc.mediaType) ?? "none";
-  const stream = await ctx.client.openBlob(blob, { signal: ctx.signal });
+  const stream = why.answer ? why.answer.stream() : await job.blob.open(ctx.signal);
   let received = 0;
   let reported = 0;
-  const r = await fullPull(stream, compression, diffId, ctx.store, desc.digest, (n) => {
+  const r = await fullPull(stream, compression, job.diffId, ctx.store, desc.digest, (n) => {
     received += n;
     // One event per MiB (and the last piece): enough for a progress bar, not a flood.
     if (received - reported < FULL_PROGRESS_STEP && received < desc.size) return;
@@ -40,18 +44,13 @@ export async function fullLayer(
       bytesFetched: received,
     });
   });
-  await recordLayer(ctx, desc, diffId, {
-    format,
-    verified: "diff-id",
-    files: r.files,
-    uncompressedSize: r.uncompressedSize,
-    tarSplit: r.tarSplit,
-  });
+  await recordIndexed(ctx, job, format, r);
   return {
-    ...base,
+    ...layerBase(job),
     format,
     mode: "full",
     filesTotal: r.files.length,
+    filesFromStore: r.filesFromStore,
     verified: "diff-id",
     ...(reason ? { fallbackReason: reason } : {}),
   };

@@ -1,235 +1,235 @@
 /**
- * One layer, start to finish: already in the store, partial pull (discover -> plan -> fetch ->
- * rebuild+verify -> record) or full pull (stream -> verify -> index -> record).
+ * One layer, start to finish, as one fixed pipeline: already in the store, or
+ * discover -> plan -> fetch into the store -> format.rebuild -> verify -> record, with the
+ * rebuild strategy chosen by discovery's type; or a full pull (stream -> verify -> index ->
+ * record). A Range-ignoring origin's whole-blob answer becomes the full pull when the layer needs
+ * much of its blob; otherwise it is dropped unread and the few ranges are read from one body.
  */
 import type { Digest } from "../digest.js";
 import { ChunkpullError } from "../errors.js";
-import type { RangeSource } from "../formats/layer-index.js";
-import { SKIPPABLE_HEADER_SIZE } from "../formats/zstd.js";
+import type { ChunkedLayer, RangeSource } from "../formats/layer-index.js";
+import { type RebuildStrategy, rebuild } from "../formats/rebuild.js";
 import type { Descriptor } from "../oci/types.js";
-import type { BlobRef } from "../registry/context.js";
-import { RangeResponseError } from "../registry/errors.js";
-import { currentMeter } from "../registry/meter.js";
-import { filesByCleanPath } from "../store/layer-tar.js";
-import { type Discovery, discoverLayer } from "./discover.js";
-import { fetchPlan } from "./fetch.js";
-import { countingSource, type LayerContext, recordLayer } from "./layer-context.js";
+import { RangeIgnoredError, RangeResponseError } from "../registry/errors.js";
+import { FULL_PULL_SHARE } from "./config.js";
+import { discoverLayer } from "./discover.js";
+import { inContext, LayerStoppedError } from "./errors.js";
+import { StoreFirstContent } from "./fetch.js";
+import {
+  countingSource,
+  type LayerContext,
+  type LayerJob,
+  layerBase,
+  partialResult,
+  recordLayer,
+} from "./layer-context.js";
 import { fullLayer } from "./layer-full.js";
 import { memberPull } from "./layer-members.js";
 import { lookupStore } from "./lookup.js";
-import { planLayer } from "./plan.js";
-import { rebuildAndVerify } from "./rebuild.js";
-import { rebuildFromSkeleton, skeletonOf } from "./skeleton.js";
-import type { LayerFormat, LayerResult } from "./types.js";
+import { type Plan, planLayer } from "./plan.js";
+import type { LayerFormat, LayerResult, VerifyPolicy } from "./types.js";
+import { verifyTar } from "./verify.js";
 
-/**
- * Gaps between wanted chunks up to this many bytes are fetched through. Each separate range
- * costs a multipart part header in the answer (Go's: CRLF, 60-character boundary, Content-Type
- * and Content-Range lines, ~150 bytes) plus ~16 bytes in the Range header, so merging a gap
- * shorter than that transfers fewer bytes, and merging a longer one more. (c/storage merges
- * gaps up to 1 KiB, which doubles the transfer when small changed files alternate with kept
- * ones; see docs/pull.md.)
- */
-const MERGE_GAP_BYTES = 160;
-
-/**
- * A registry that ignores Range answers with the whole blob, and the client then reads each
- * batch from byte 0. Seen as: far more body bytes received than asked for (a multi-range request
- * refused with a 200 costs only the few bytes read before the client hangs up).
- */
-function rangesIgnored(received: number, asked: number, blobSize: number): string | undefined {
-  if (received <= asked + Math.max(64 << 10, blobSize / 2)) return undefined;
-  return `the registry ignores Range (${received} bytes received for ${asked} asked)`;
-}
-
-/** One layer; every failure names the layer (errors keep their class, the message gains context). */
+/** One layer; its failure names this layer (a new error of the same class, the original as cause). */
 export async function pullLayer(
   ctx: LayerContext,
   desc: Descriptor,
   diffId: Digest,
 ): Promise<LayerResult> {
+  const blob = ctx.blobs(desc);
   try {
-    return await pullOneLayer(ctx, desc, diffId);
+    return await pullOneLayer(ctx, { desc, diffId, blob, ranges: countingSource(blob.ranges) });
   } catch (err) {
+    // Stopped because another layer failed: say so, and do not claim that layer's error.
+    const reason: unknown = ctx.signal?.aborted ? ctx.signal.reason : undefined;
+    if (reason instanceof ChunkpullError && (err === reason || !(err instanceof ChunkpullError))) {
+      throw new LayerStoppedError(desc.digest, reason);
+    }
     if (err instanceof ChunkpullError && !err.message.includes(desc.digest)) {
-      err.message = `layer ${desc.digest}: ${err.message}`;
+      throw inContext(err, `layer ${desc.digest}`);
     }
     throw err;
+  } finally {
+    blob.release();
   }
 }
 
-async function pullOneLayer(
-  ctx: LayerContext,
-  desc: Descriptor,
-  diffId: Digest,
-): Promise<LayerResult> {
-  const base = {
-    digest: desc.digest,
-    diffId,
-    mediaType: desc.mediaType,
-    size: desc.size,
-    bytesFetched: 0,
-    requests: 0,
-    ranges: 0,
-    filesTotal: 0,
-    filesFromStore: 0,
-    chunksFromStore: 0,
-  };
+async function pullOneLayer(ctx: LayerContext, job: LayerJob): Promise<LayerResult> {
+  const { desc, diffId } = job;
   const stored = await ctx.store.getLayer(diffId);
-  if (stored && (stored.record.verified === "diff_id" || ctx.verify === "toc")) {
+  if (stored && (stored.record.verified === "diff_id" || ctx.cfg.verify === "toc")) {
     ctx.progress({
       kind: "layer-done",
       layer: desc.digest,
       message: `${desc.digest}: already in the store`,
     });
+    const files = stored.record.objects.length;
     return {
-      ...base,
+      ...layerBase(job),
       format: stored.record.format as LayerFormat,
       mode: "cached",
+      filesTotal: files,
+      filesFromStore: files,
       verified: stored.record.verified === "diff_id" ? "diff-id" : "toc",
     };
   }
-  const blob: BlobRef = { ...ctx.repo, digest: desc.digest, size: desc.size };
-  const source = countingSource(ctx.client.rangeSource(blob, desc.size));
-  // This layer's own count (pull.ts runs each layer under a meter), so layers can run in parallel.
-  const meter = currentMeter();
-  const receivedBefore = meter?.bytesReceived ?? 0;
-  const discovery = await discoverLayer(desc, source, {
-    verify: ctx.verify,
-    strict: ctx.strict,
-    signal: ctx.signal,
-  });
-  const ignored = rangesIgnored(
-    (meter?.bytesReceived ?? 0) - receivedBefore,
-    source.bytes,
-    desc.size,
-  );
-  if (discovery.path === "partial" && ignored) {
-    // Every further batch of ranges would cost the blob up to its last range again: one
-    // streamed full download is cheaper and needs no buffering.
-    return fullLayer(ctx, desc, diffId, blob, base, discovery.layer.format, ignored);
-  }
-  if (discovery.path === "partial" && discovery.rebuild === "members") {
-    const layer = discovery.layer;
-    if (layer.format === "zstd:chunked")
-      throw new Error("internal: members rebuild is for eStargz");
-    return memberPull(ctx, desc, diffId, blob, base, layer, source);
-  }
-  if (discovery.path === "partial") {
-    const { layer, verified } = discovery;
-    if (discovery.rebuild === "skeleton") {
-      ctx.progress({
-        kind: "plan",
-        layer: desc.digest,
-        message: `${desc.digest}: no tar-split; the tar's headers will come from the skeleton frames`,
+  const discovery = await discoverLayer(desc, job.ranges, ctx.cfg, ctx.signal);
+  switch (discovery.kind) {
+    case "full":
+      return fullLayer(ctx, job, discovery);
+    case "toc":
+      return chunkPull(ctx, job, discovery.layer, {
+        verified: "toc",
+        uncompressedSize: discovery.layer.uncompressedSize ?? 0,
       });
+    case "rebuild": {
+      const { strategy } = discovery;
+      if (strategy.kind === "members") {
+        return withWholeBody(ctx, job, strategy.layer.format, () =>
+          memberPull(ctx, job, strategy.layer),
+        );
+      }
+      return chunkPull(ctx, job, strategy.layer, { verified: "diff-id", strategy });
     }
-    const hits = await lookupStore(layer.files, ctx.store);
-    const plan = planLayer(layer.files, hits.haveFile, hits.haveChunk, {
-      blobSize: desc.size,
-      alwaysMergeGap: MERGE_GAP_BYTES,
-    });
-    const t = plan.totals;
+  }
+}
+
+/** Runs a partial path; an origin found to ignore Range mid-way makes it a full pull. */
+async function withWholeBody(
+  ctx: LayerContext,
+  job: LayerJob,
+  format: LayerFormat,
+  run: () => Promise<LayerResult>,
+): Promise<LayerResult> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof RangeIgnoredError) {
+      return fullLayer(ctx, job, { format, reason: err.message, answer: err.answer });
+    }
+    throw err;
+  }
+}
+
+type ChunkProof =
+  | { verified: "toc"; uncompressedSize: number }
+  | { verified: "diff-id"; strategy: RebuildStrategy };
+
+/**
+ * Plan, fetch into the store and rebuild+verify a layer whose files the TOC lists chunk by
+ * chunk (zstd:chunked from its tar-split or frames; eStargz under verify "toc").
+ */
+async function chunkPull(
+  ctx: LayerContext,
+  job: LayerJob,
+  layer: ChunkedLayer,
+  proof: ChunkProof,
+  source: RangeSource = job.ranges,
+): Promise<LayerResult> {
+  const { desc } = job;
+  if (proof.verified === "diff-id" && proof.strategy.kind === "frames") {
     ctx.progress({
       kind: "plan",
       layer: desc.digest,
-      message: `${desc.digest}: ${layer.format}, ${t.files} files (${t.filesFromStore} in store), ${t.remoteChunks} chunks to fetch in ${t.rangeCount} ranges (${t.bytesToFetch} bytes)`,
+      message: `${desc.digest}: no tar-split; the tar's headers will come from the frames between the files`,
     });
-    try {
-      let received = 0;
-      await fetchPlan(layer, plan, source, ctx.store, {
-        batchBytes: ctx.batchBytes,
-        maxRangeBytes: ctx.maxRangeBytes,
-        concurrency: ctx.concurrency,
-        signal: ctx.signal,
-        onBytes: (n) => {
-          received += n;
-          ctx.progress({
-            kind: "fetch",
-            layer: desc.digest,
-            message: `${desc.digest}: ${received} of ${t.bytesToFetch} bytes of chunks`,
-            bytesFetched: received,
-          });
-        },
-      });
-      const proven = await proveLayer(ctx, discovery, source, diffId, desc);
-      await recordLayer(ctx, desc, diffId, {
-        format: layer.format,
-        tocDigest: layer.tocDigest,
-        verified,
-        files: layer.files,
-        uncompressedSize: proven.size,
-        tarSplit: proven.tarSplit,
-      });
-      return {
-        ...base,
-        format: layer.format,
-        mode: "partial",
-        ranges: source.ranges,
-        filesTotal: t.files,
-        filesFromStore: t.filesFromStore,
-        chunksFromStore: t.chunksFromStore,
-        verified,
-      };
-    } catch (err) {
-      // A server that refuses even single ranges: the blob itself is still there in full.
-      if (!(err instanceof RangeResponseError)) throw err;
-      return fullLayer(
-        ctx,
-        desc,
-        diffId,
-        blob,
-        base,
-        layer.format,
-        `range requests failed: ${err.message}`,
-      );
-    }
   }
-  return fullLayer(ctx, desc, diffId, blob, base, discovery.format, discovery.reason);
+  const hits = await lookupStore(layer.files, ctx.store);
+  const plan = planLayer(layer.files, hits.haveFile, hits.haveChunk, {
+    blobSize: desc.size,
+    alwaysMergeGap: ctx.cfg.mergeGapBytes,
+  });
+  const t = plan.totals;
+  ctx.progress({
+    kind: "plan",
+    layer: desc.digest,
+    message: `${desc.digest}: ${layer.format}, ${t.files} files (${t.filesFromStore} in store), ${t.remoteChunks} chunks to fetch in ${t.rangeCount} ranges (${t.bytesToFetch} bytes)`,
+  });
+  let received = 0;
+  const content = new StoreFirstContent(layer, plan, hits, source, ctx.store, {
+    reading: { batchBytes: ctx.cfg.batchBytes, ahead: ctx.cfg.batchesAhead, signal: ctx.signal },
+    maxRangeBytes: ctx.cfg.maxRangeBytes,
+    onBytes: (n) => {
+      received += n;
+      ctx.progress({
+        kind: "fetch",
+        layer: desc.digest,
+        message: `${desc.digest}: ${received} of ${t.bytesToFetch} bytes of chunks`,
+        bytesFetched: received,
+      });
+    },
+  });
+  let proven: { size: number; tarSplit?: Buffer };
+  try {
+    proven = await rebuildAndVerify(ctx, job, content, proof);
+    await content.finish();
+  } catch (err) {
+    await content.close();
+    if (err instanceof RangeIgnoredError) {
+      if (takeWholeBody(plan, desc.size, ctx.cfg.batchBytes, proof)) {
+        return fullLayer(ctx, job, {
+          format: layer.format,
+          reason: err.message,
+          answer: err.answer,
+        });
+      }
+      // Few bytes wanted: drop the whole blob unread and read the ranges from one body.
+      err.answer.discard();
+      return chunkPull(ctx, job, layer, proof, job.blob.collect);
+    }
+    // A server that refuses even single ranges: the blob itself is still there in full.
+    if (err instanceof RangeResponseError) {
+      return fullLayer(ctx, job, {
+        format: layer.format,
+        reason: `range requests failed: ${err.message}`,
+      });
+    }
+    throw err;
+  }
+  const verified: VerifyPolicy = proof.verified;
+  await recordLayer(ctx, job, {
+    format: layer.format,
+    tocDigest: layer.tocDigest,
+    verified,
+    files: layer.files,
+    uncompressedSize: proven.size,
+    tarSplit: proven.tarSplit,
+  });
+  return partialResult(job, layer.format, verified, {
+    filesTotal: t.files,
+    filesFromStore: t.filesFromStore,
+    chunksFromStore: t.chunksFromStore,
+  });
+}
+
+/** format.rebuild -> verify (diff-id), or only the fetch into the store (verify "toc"). */
+async function rebuildAndVerify(
+  ctx: LayerContext,
+  job: LayerJob,
+  content: StoreFirstContent,
+  proof: ChunkProof,
+): Promise<{ size: number; tarSplit?: Buffer }> {
+  if (proof.verified === "toc") return { size: proof.uncompressedSize };
+  ctx.progress({
+    kind: "verify",
+    layer: job.desc.digest,
+    message: `${job.desc.digest}: rebuilding the tar to check the diff_id`,
+  });
+  const { strategy } = proof;
+  const r = await verifyTar(rebuild(strategy, content), job.diffId, job.desc.digest, {
+    describe: strategy.kind !== "tar-split",
+  });
+  return strategy.kind === "tar-split" ? { size: r.size, tarSplit: strategy.tarSplit } : r;
 }
 
 /**
- * Rebuild the layer's tar from the store plus its tar-split or skeleton frames and check it
- * against the diff_id (or, under verify "toc", accept the TOC's word). Returns what the layer
- * record keeps.
+ * Whether an origin's whole-blob answer should become this layer's full pull: always for the
+ * frames strategy (its skeleton spans the whole data area), when the store gives nothing, or
+ * when the layer needs much of its blob or more than one batch can hold.
  */
-async function proveLayer(
-  ctx: LayerContext,
-  discovery: Extract<Discovery, { path: "partial" }>,
-  source: RangeSource,
-  diffId: Digest,
-  desc: Descriptor,
-): Promise<{ size: number; tarSplit?: Buffer }> {
-  const { layer } = discovery;
-  if (discovery.rebuild === "none") {
-    return { size: layer.format !== "zstd:chunked" ? (layer.uncompressedSize ?? 0) : 0 };
-  }
-  ctx.progress({
-    kind: "verify",
-    layer: desc.digest,
-    message: `${desc.digest}: rebuilding the tar to check the diff_id`,
-  });
-  if (layer.format !== "zstd:chunked")
-    throw new Error("internal: only zstd:chunked layers are rebuilt");
-  if (discovery.rebuild === "skeleton") {
-    const dataEnd = layer.tocPosition.offset - SKIPPABLE_HEADER_SIZE;
-    const r = await rebuildFromSkeleton(
-      skeletonOf(layer.files, dataEnd),
-      source,
-      ctx.store,
-      diffId,
-      desc.digest,
-      ctx.signal,
-    );
-    return { size: r.size, tarSplit: r.tarSplit };
-  }
-  const tarSplit = (layer.tarSplit ?? layer.legacyTarSplit)!;
-  const r = await rebuildAndVerify(
-    tarSplit,
-    filesByCleanPath(layer.files),
-    ctx.store,
-    diffId,
-    desc.digest,
-  );
-  return { size: r.size, tarSplit };
+function takeWholeBody(plan: Plan, size: number, batchBytes: number, proof: ChunkProof): boolean {
+  if (proof.verified === "diff-id" && proof.strategy.kind === "frames") return true;
+  const t = plan.totals;
+  if (t.filesFromStore === 0 && t.chunksFromStore === 0) return true;
+  return t.bytesToFetch >= FULL_PULL_SHARE * size || t.bytesToFetch > batchBytes;
 }

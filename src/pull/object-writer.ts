@@ -17,6 +17,8 @@ export type OnStored = (digest: Digest) => Promise<unknown> | unknown;
 
 export class ObjectWriter {
   written = 0;
+  /** Objects the store already held, so not written again. */
+  reused = 0;
   private readonly inflight = new Set<Promise<void>>();
   private bytes = 0;
   private failure: unknown;
@@ -71,12 +73,16 @@ export class ObjectWriter {
   ): Promise<Digest> {
     // An object the store already holds (a file shared with an earlier image, or written by a
     // layer pulled alongside) is not written again: no temp file, no fsync, no rename.
-    const digest =
+    if (
       expected !== undefined &&
       Buffer.isBuffer(source) &&
       (await this.store.hasObject(expected, source.length))
-        ? expected
-        : (await this.store.writeObject(source, expected)).digest;
+    ) {
+      await onStored(expected);
+      this.reused++;
+      return expected;
+    }
+    const { digest } = await this.store.writeObject(source, expected);
     await onStored(digest);
     this.written++;
     return digest;

@@ -9,7 +9,11 @@ import { FormatError } from "../errors.js";
 import type { ChunkRef, FileRef } from "../formats/layer-index.js";
 import { batch, type Interval, mergeIntervals } from "./plan-merge.js";
 
-export const DEFAULT_MAX_RANGES = 1023;
+/**
+ * Most ranges one layer's plan may have (c/storage: 1024 - 1); how many of them one request
+ * carries is the registry client's business (registry/capabilities.ts DEFAULT_MAX_RANGES).
+ */
+export const MAX_PLANNED_RANGES = 1023;
 export const DEFAULT_ALWAYS_MERGE_GAP = 1024;
 
 export interface PlanOptions {
@@ -153,7 +157,7 @@ export function planLayer(
   });
 
   const mergeOptions = {
-    maxRanges: options.maxRanges ?? DEFAULT_MAX_RANGES,
+    maxRanges: options.maxRanges ?? MAX_PLANNED_RANGES,
     alwaysMergeGap: options.alwaysMergeGap ?? DEFAULT_ALWAYS_MERGE_GAP,
   };
   const { merged, unionBytes } = mergeIntervals(intervals, mergeOptions);

@@ -16,15 +16,12 @@ import { withDeadline } from "../registry/deadline.js";
 import { newMeter, withMeter } from "../registry/meter.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/store.js";
+import { registryBlobs } from "./blob-access.js";
+import { resolvePullConfig } from "./config.js";
 import { pullLayer } from "./layer.js";
 import type { LayerResult, PullOptions, PullResult } from "./types.js";
 
 export type { LayerResult, ProgressEvent, PullOptions, PullResult, VerifyPolicy } from "./types.js";
-
-const DEFAULT_BATCH_BYTES = 16 << 20;
-/** Layers in flight at once (each with its own range batches in flight). */
-const DEFAULT_LAYER_CONCURRENCY = 3;
-const DEFAULT_MAX_RANGE_BYTES = 4 << 20;
 
 export async function pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
   // The overall time limit is one more abort reason; the registry layer reports it as ETIMEOUT.
@@ -38,12 +35,14 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
 
 async function pullImage(reference: string, options: PullOptions): Promise<PullResult> {
   const ref = parseReference(reference);
+  const cfg = resolvePullConfig(options);
   const client: RegistryClient =
     options.client ??
     createRegistryClient({
       ...(options.plainHttp ? { plainHttp: true } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      concurrency: cfg.concurrency,
       signal: options.signal,
     });
   const store: Store =
@@ -72,7 +71,9 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
       const signal = options.signal
         ? AbortSignal.any([options.signal, abort.signal])
         : abort.signal;
-      const limit = pLimit(Math.max(1, options.layerConcurrency ?? DEFAULT_LAYER_CONCURRENCY));
+      const limit = pLimit(cfg.layerConcurrency);
+      const blobs = registryBlobs(client, { registry: ref.registry, repository: ref.repository });
+      let firstFailure: { error: unknown } | undefined;
       const first = new Map<Digest, { index: number; task: Promise<LayerResult> }>();
       const tasks = layers.map((desc, i) => {
         const diffId = diffIds[i]!;
@@ -87,37 +88,25 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
           });
           const meter = newMeter();
           const r = await withMeter(meter, () =>
-            pullLayerHealing(
-              {
-                client,
-                store,
-                repo: { registry: ref.registry, repository: ref.repository },
-                verify: options.verify ?? "diff-id",
-                strict: options.strictFormat ?? false,
-                concurrency: options.concurrency ?? 4,
-                batchBytes: options.batchBytes ?? DEFAULT_BATCH_BYTES,
-                maxRangeBytes: options.maxRangeBytes ?? DEFAULT_MAX_RANGE_BYTES,
-                signal,
-                progress,
-              },
-              desc,
-              diffId,
-            ),
+            pullLayerHealing({ cfg, store, blobs, signal, progress }, desc, diffId),
           );
           r.requests = meter.requests;
           r.bytesFetched = meter.bytesReceived;
           return r;
         };
         const task = limit(run).catch((err: unknown) => {
-          abort.abort(err);
+          // The first failure stops the others; they fail as stopped, naming themselves.
+          if (!firstFailure) {
+            firstFailure = { error: err };
+            abort.abort(err);
+          }
           throw err;
         });
         if (!first.has(diffId)) first.set(diffId, { index: i, task });
         return task;
       });
       const settled = await Promise.allSettled(tasks);
-      const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
-      if (failed) throw firstCause(settled, failed.reason);
+      if (firstFailure) throw firstFailure.error;
       for (const x of settled) if (x.status === "fulfilled") results.push(x.value);
       // A name for `store ls`; losing it costs nothing but the name, so it never fails the pull.
       await store
@@ -191,22 +180,4 @@ async function pullLayerHealing(...args: Parameters<typeof pullLayer>): Promise<
       });
     }
   }
-}
-
-/**
- * After one layer fails, the others are aborted and fail with abort errors: report the failure
- * that started it (the abort reason), not an abort.
- */
-function firstCause(settled: PromiseSettledResult<unknown>[], fallback: unknown): unknown {
-  for (const x of settled) {
-    if (x.status === "rejected" && !isAbort(x.reason)) return x.reason;
-  }
-  return fallback;
-}
-
-function isAbort(err: unknown): boolean {
-  return (
-    err instanceof Error &&
-    (err.name === "AbortError" || (err as { code?: string }).code === "ABORT_ERR")
-  );
 }

@@ -43,7 +43,10 @@ export interface PullOptions {
   verify?: VerifyPolicy;
   /** Layers pulled at once, each under its own meter (default 3). */
   layerConcurrency?: number;
-  /** Range requests in flight per layer (default 4). */
+  /**
+   * Requests in flight for the whole pull (default 8): the request limit of the client the pull
+   * creates. A caller's own `client` keeps its own limit (RegistryClientOptions.concurrency).
+   */
   concurrency?: number;
   /** Reject layers carrying both zstd:chunked and eStargz TOC annotations. */
   strictFormat?: boolean;

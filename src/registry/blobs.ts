@@ -7,7 +7,7 @@
 import { pipeline, Readable } from "node:stream";
 import { FormatError } from "../errors.js";
 import { type BlobRef, type RegistryContext, requestBlob, withOrigins } from "./context.js";
-import { header } from "./http.js";
+import { type HttpResponse, header } from "./http.js";
 import { responseError } from "./status-errors.js";
 import { VerifyingStream } from "./verify-stream.js";
 
@@ -43,10 +43,18 @@ export async function openBlobStream(
     }
     return res;
   });
-  // The body resumes itself where a connection breaks (resume.ts: the request is resumable).
-  const source = Readable.from(first.body, { objectMode: false });
-  if (options.noVerify) return source;
-  const verifier = new VerifyingStream(blob.digest, blob.size, subject);
+  if (options.noVerify) return Readable.from(first.body, { objectMode: false });
+  return verifiedBody(blob, first);
+}
+
+/**
+ * A 200 answer's body as a verified stream of the whole blob (also a whole-blob answer to a
+ * range request, handed over by ranges.ts). The body resumes itself where a connection breaks
+ * (resume.ts: blob requests are resumable).
+ */
+export function verifiedBody(blob: BlobRef, res: HttpResponse): Readable {
+  const source = Readable.from(res.body, { objectMode: false });
+  const verifier = new VerifyingStream(blob.digest, blob.size, blobSubject(blob));
   return pipeline(source, verifier, () => {
     // Errors are delivered to the consumer through `verifier`.
   });

@@ -209,7 +209,10 @@ export class RegistryClient {
     ranges: readonly ByteRange[],
     options: FetchRangesOptions = {},
   ): Promise<Buffer[]> {
-    return fetchRanges(this.ctx, blob, ranges, { signal: this.signal(options.signal) });
+    return fetchRanges(this.ctx, blob, ranges, {
+      ...options,
+      signal: this.signal(options.signal),
+    });
   }
 
   /** Like fetchRanges, but hands each range to `onRange` as soon as it has arrived (any order). */
@@ -224,9 +227,16 @@ export class RegistryClient {
     });
   }
 
-  /** The blob as a RangeSource for format readers. */
-  rangeSource(blob: BlobRef, size: number): RangeSource {
-    return blobRangeSource(this, blob, size);
+  /**
+   * The blob as a RangeSource for format readers. With `wholeBody: "hand-over"` a Range-ignoring
+   * origin makes `read` reject with RangeIgnoredError holding the unread whole-blob answer.
+   */
+  rangeSource(
+    blob: BlobRef,
+    size: number,
+    options: Pick<FetchRangesOptions, "wholeBody"> = {},
+  ): RangeSource {
+    return blobRangeSource(this, blob, size, options);
   }
 
   pushBlob(repo: RepositoryRef, data: Buffer, signal?: AbortSignal): Promise<Digest> {

@@ -2,6 +2,7 @@
  * Registry failures in the user's terms. Each carries what the user needs to act: the URL or
  * name involved, the HTTP status, and the registry's own error codes when it sent any.
  */
+import type { Readable } from "node:stream";
 import { ChunkpullError, DigestMismatchError } from "../errors.js";
 
 export { PlatformNotFoundError } from "../oci/platform.js";
@@ -125,5 +126,27 @@ export class ProtocolError extends NetworkError {
 export class RangesFailedError extends RangeResponseError {
   constructor(message: string, details: { url?: string; cause?: unknown } = {}) {
     super(message, details);
+  }
+}
+
+/** The whole blob, as a 200 answer to a range request delivers it, its body not read yet. */
+export interface WholeBlobAnswer {
+  /** The body as a verified stream of the whole blob (digest and size checked at its end). */
+  stream(): Readable;
+  /** Close the answer before its body is read (costs only what is already in flight). */
+  discard(): void;
+}
+
+/**
+ * The origin ignored Range and is sending the whole blob (asked for with `wholeBody:
+ * "hand-over"`). The caller decides: take the answer as its full download, or discard it.
+ */
+export class RangeIgnoredError extends RegistryError {
+  constructor(
+    message: string,
+    readonly answer: WholeBlobAnswer,
+    details: { url?: string } = {},
+  ) {
+    super(message, { ...details, status: 200, code: "ERANGEIGNORED" });
   }
 }

@@ -6,16 +6,21 @@ export interface RangeFetcher {
   fetchRanges(
     blob: BlobRef,
     ranges: readonly ByteRange[],
-    options?: { signal?: AbortSignal },
+    options?: { signal?: AbortSignal; wholeBody?: "collect" | "hand-over" },
   ): Promise<Buffer[]>;
 }
 
-export function blobRangeSource(client: RangeFetcher, blob: BlobRef, size: number): RangeSource {
+export function blobRangeSource(
+  client: RangeFetcher,
+  blob: BlobRef,
+  size: number,
+  options: { wholeBody?: "collect" | "hand-over" } = {},
+): RangeSource {
   const sized: BlobRef = { ...blob, size };
   return {
     size,
     read(ranges: readonly ByteRange[], signal?: AbortSignal): Promise<Buffer[]> {
-      return client.fetchRanges(sized, ranges, signal ? { signal } : {});
+      return client.fetchRanges(sized, ranges, { ...options, ...(signal ? { signal } : {}) });
     },
   };
 }

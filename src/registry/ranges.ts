@@ -15,9 +15,10 @@
 
 import { FormatError } from "../errors.js";
 import type { ByteRange } from "../formats/layer-index.js";
-import { blobSubject } from "./blobs.js";
+import { blobSubject, verifiedBody } from "./blobs.js";
 import { type BlobRef, type RegistryContext, requestBlob, withOrigins } from "./context.js";
 import {
+  RangeIgnoredError,
   RangeNotSatisfiableError,
   RangeResponseError,
   RangesFailedError,
@@ -38,6 +39,12 @@ export type RangeCallback = (index: number, data: Buffer) => void | Promise<void
 
 export interface FetchRangesOptions {
   signal?: AbortSignal;
+  /**
+   * What to do when the origin turns out to ignore Range and sends the whole blob: "collect"
+   * (default) reads it from byte 0 up to the last requested range; "hand-over" rejects with
+   * RangeIgnoredError holding the unread answer, so the caller can make it its full download.
+   */
+  wholeBody?: "collect" | "hand-over";
 }
 
 /** Sorted, non-overlapping, non-negative integer ranges inside the blob; throws RangeNotSatisfiableError. */
@@ -95,6 +102,7 @@ class RangeJob {
     readonly ranges: readonly ByteRange[],
     private readonly onRange: RangeCallback,
     userSignal: AbortSignal | undefined,
+    private readonly handOver = false,
   ) {
     this.subject = blobSubject(blob);
     this.budget = new RetryBudget(ctx.retry);
@@ -188,6 +196,11 @@ class RangeJob {
       const failed: unknown[] = [];
       const record = (e: unknown) => {
         failed.push(e);
+        // A handed-over answer must not be aborted with its siblings: its body is still to come.
+        if (e instanceof RangeIgnoredError) {
+          this.fatal ??= e;
+          return;
+        }
         if (this.fatal === undefined && (isAbortError(e) || !isRetryableNetworkError(e))) {
           // A request or body whose retries ran out below ends the job the same way ours do.
           this.fatal = isRetrySpent(e) ? this.giveUp(e) : e;
@@ -213,6 +226,9 @@ class RangeJob {
             ),
           ),
         );
+      }
+      for (const e of failed) {
+        if (e instanceof RangeIgnoredError && e !== this.fatal) e.answer.discard();
       }
       if (this.fatal !== undefined) throw this.fatal;
       if (failed.length > 0) lastError = failed[0];
@@ -264,12 +280,16 @@ class RangeJob {
         return this.partial(res, batch);
       case 200:
         if (batch.length > 1) {
-          res.abort(); // the whole blob is coming: do not download it
           this.ctx.capabilities.singleOnly(storage);
+          // The whole blob is coming: the caller may want it as its download; else drop it.
+          if (this.handOver) throw this.handOverAnswer(res, "multi-range requests");
+          res.abort();
           return;
         }
         this.ctx.capabilities.ignoresRange(storage);
-        return this.collectWholeBody(res, batch);
+        if (this.handOver) throw this.handOverAnswer(res, "Range");
+        // The whole blob is coming: it serves every range still missing, not just this batch's.
+        return this.collectWholeBody(res, [...this.missing]);
       case 400:
       case 416:
       case 501:
@@ -385,7 +405,29 @@ class RangeJob {
   private async wholeBody(origin: string, pending: number[]): Promise<void> {
     const res = await requestBlob(this.ctx, origin, this.blob, {}, this.signal);
     if (res.status !== 200) throw await responseError(res, this.subject);
+    if (this.handOver) throw this.handOverAnswer(res, "Range");
     return this.collectWholeBody(res, pending);
+  }
+
+  /** The unread whole-blob answer, for a caller that asked for it ("hand-over"). */
+  private handOverAnswer(res: HttpResponse, what: string): RangeIgnoredError {
+    let taken = false;
+    return new RangeIgnoredError(
+      `${this.subject}: the registry ignores ${what} (answered 200 with the whole blob)`,
+      {
+        stream: () => {
+          if (taken) throw new Error("a whole-blob answer can be read once");
+          taken = true;
+          return verifiedBody(this.blob, res);
+        },
+        discard: () => {
+          if (taken) return;
+          taken = true;
+          res.abort();
+        },
+      },
+      { url: displayUrl(res.url) },
+    );
   }
 }
 
@@ -401,7 +443,14 @@ export async function fetchRangesStreaming(
   validateRanges(ranges, blob.size, subject);
   for (let i = 0; i < ranges.length; i++)
     if (ranges[i]!.length === 0) await onRange(i, Buffer.alloc(0));
-  const job = new RangeJob(ctx, blob, ranges, onRange, options.signal);
+  const job = new RangeJob(
+    ctx,
+    blob,
+    ranges,
+    onRange,
+    options.signal,
+    options.wholeBody === "hand-over",
+  );
   if (job.missing.size === 0) return;
   await withOrigins(ctx, blob.registry, (origin) => job.run(origin));
 }

@@ -63,6 +63,13 @@ function withResumingBody(
     if (used) throw new Error(`response body of ${displayUrl(req.url)} read twice`);
     used = true;
     const budget = new RetryBudget(options);
+    // The window's length, when known: a connection that drops after all of it has arrived (a
+    // server closing an idle keep-alive connection while a slow consumer still drains it)
+    // leaves nothing to resume.
+    const length =
+      window.end !== undefined
+        ? window.end - window.start + 1
+        : Number(header(first, "content-length") ?? Number.NaN);
     let delivered = 0;
     let skip = 0; // bytes of a 200 answer before the resume point
     let cap: number | undefined; // bytes still wanted from a 200 answer to a windowed resume
@@ -89,6 +96,7 @@ function withResumingBody(
         return;
       } catch (e) {
         if (!isRetryableNetworkError(e) || req.signal?.aborted) throw e;
+        if (delivered === length && skip === 0) return;
         const delay = budget.failure();
         if (delay === undefined) throw exhausted(e, budget);
         await sleep(delay, req.signal);

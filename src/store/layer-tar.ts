@@ -1,17 +1,17 @@
 /**
- * A layer's exact tar from its tar-split and the store's file objects, as a stream: every file
- * is looked up by its cleaned name (c/storage's CleanAbsPath: Go's path.Clean of "/" + name), and
+ * A layer's exact tar from its tar-split and the store's file objects, as a stream (the tar-split
+ * rebuild strategy, formats/tarsplit/rebuild.ts, over the store): every file is looked up by its
+ * cleaned name (c/storage's CleanAbsPath: Go's path.Clean of "/" + name), and
  * every size and CRC-64 is checked by the tar-split assembler; each object is re-hashed as it is
  * read (store.openObject). The pull engine hashes the tar against the diff_id; `layerTar` does
  * the same for a stored layer.
  */
 import { readFile } from "node:fs/promises";
 import { createHasher, type Digest } from "../digest.js";
-import { DigestMismatchError, FormatError, NotInStoreError, UnsupportedError } from "../errors.js";
+import { DigestMismatchError, NotInStoreError, UnsupportedError } from "../errors.js";
 import type { FileRef } from "../formats/layer-index.js";
 import { goCleanPath } from "../formats/tar/path.js";
-import { assembleTar } from "../formats/tarsplit/assemble.js";
-import { readTarSplit } from "../formats/tarsplit/reader.js";
+import { tarFromTarSplit } from "../formats/tarsplit/rebuild.js";
 import { readFilesIndex } from "./files-index.js";
 import type { Store } from "./store.js";
 
@@ -27,20 +27,11 @@ export function filesByCleanPath(files: readonly StoredFile[]): Map<string, Stor
 
 export function tarFromStore(
   tarSplit: Buffer,
-  files: Map<string, StoredFile>,
+  files: Map<string, StoredFile> | readonly StoredFile[],
   store: Store,
 ): AsyncGenerator<Buffer> {
-  const getFile = async (name: string, size: number): Promise<AsyncIterable<Uint8Array>> => {
-    const file = files.get(cleanName(name));
-    if (!file) {
-      throw new FormatError(`tar-split names ${JSON.stringify(name)}, the TOC has no such file`);
-    }
-    if (file.size !== size) {
-      throw new FormatError(`${file.name}: tar-split size ${size}, TOC size ${file.size}`);
-    }
-    return store.openObject(file.digest);
-  };
-  return assembleTar(readTarSplit(once(tarSplit)), getFile);
+  const list = files instanceof Map ? [...files.values()] : files;
+  return tarFromTarSplit(tarSplit, list, (file) => store.openObject(file.digest));
 }
 
 /**
@@ -67,8 +58,4 @@ export async function* storedLayerTar(store: Store, diffId: Digest): AsyncGenera
   const actual = hasher.digest();
   if (actual !== diffId) throw new DigestMismatchError(`stored layer ${diffId}`, diffId, actual);
   if (held) yield held;
-}
-
-async function* once(buf: Buffer): AsyncGenerator<Uint8Array> {
-  yield buf;
 }

@@ -19,9 +19,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { pushImage } from "../../mock-registry/src/image/build.js";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import type { Digest } from "../../src/digest.js";
-import { pushImage } from "../../src/image/build.js";
 import { pull } from "../../src/pull/pull.js";
 import { openStore, type Store } from "../../src/store/index.js";
 import { freshStore, type SampleImages, sampleImages, testClient } from "../pull/helpers.js";

@@ -3,10 +3,14 @@ import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { assembleImage, buildLayer, pushImage } from "../../mock-registry/src/image/build.js";
+import {
+  appLayerFiles,
+  baseLayerFiles,
+  makeTar,
+} from "../../mock-registry/src/image/sample-app.js";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import { digestOf } from "../../src/digest.js";
-import { assembleImage, buildLayer, pushImage } from "../../src/image/build.js";
-import { appLayerFiles, baseLayerFiles, makeTar } from "../../src/image/sample-app.js";
 import { pull } from "../../src/pull/pull.js";
 import { openStore } from "../../src/store/index.js";
 import { freshStore, tempDir, testClient } from "../pull/helpers.js";

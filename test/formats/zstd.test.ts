@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { textContent } from "../../mock-registry/src/image/sample-app.js";
 import { FormatError, LimitExceededError } from "../../src/errors.js";
 import { skippableFrame, zstdCompress, zstdDecompress } from "../../src/formats/zstd.js";
 import { zstdDecompressStream } from "../../src/formats/zstd-stream.js";
-import { textContent } from "../../src/image/sample-app.js";
 
 async function collect(source: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];

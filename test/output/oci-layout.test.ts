@@ -4,11 +4,15 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { assembleImage, buildLayer, pushImage } from "../../mock-registry/src/image/build.js";
+import {
+  appLayerFiles,
+  baseLayerFiles,
+  makeTar,
+} from "../../mock-registry/src/image/sample-app.js";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import { digestOf, hexOf } from "../../src/digest.js";
 import { UnsupportedError } from "../../src/errors.js";
-import { assembleImage, buildLayer, pushImage } from "../../src/image/build.js";
-import { appLayerFiles, baseLayerFiles, makeTar } from "../../src/image/sample-app.js";
 import { storedLayerTar } from "../../src/output/layer-tar.js";
 import { pull } from "../../src/pull/pull.js";
 import { toolSkip } from "../helpers/docker-registry.js";

@@ -7,19 +7,24 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { MockRegistry, RequestRecord } from "../../mock-registry/src/index.js";
-import type { Digest } from "../../src/digest.js";
-import type { ByteRange, RangeSource } from "../../src/formats/layer-index.js";
-import { openChunkedLayer } from "../../src/formats/open.js";
 import {
   assembleImage,
   type BuildFormat,
   type BuiltImage,
   type BuiltLayer,
   buildLayer,
+  type ImageSink,
   pushImage,
-} from "../../src/image/build.js";
-import { appLayerFiles, baseLayerFiles, makeTar } from "../../src/image/sample-app.js";
+} from "../../mock-registry/src/image/build.js";
+import {
+  appLayerFiles,
+  baseLayerFiles,
+  makeTar,
+} from "../../mock-registry/src/image/sample-app.js";
+import type { MockRegistry, RequestRecord } from "../../mock-registry/src/index.js";
+import type { Digest } from "../../src/digest.js";
+import type { ByteRange, RangeSource } from "../../src/formats/layer-index.js";
+import { openChunkedLayer } from "../../src/formats/open.js";
 import { CapabilityStore } from "../../src/registry/capabilities.js";
 import { createRegistryClient, type RegistryClient } from "../../src/registry/client.js";
 import { openStore } from "../../src/store/index.js";
@@ -159,4 +164,13 @@ export async function pushTo(
   image: BuiltImage,
 ): Promise<void> {
   await pushImage(reg, repo, tag, image);
+}
+
+/** Push through the registry client (monolithic upload, manifest PUT). */
+export function clientSink(client: RegistryClient, registry: string): ImageSink {
+  return {
+    putBlob: (repository, data) => client.pushBlob({ registry, repository }, Buffer.from(data)),
+    putManifest: (repository, reference, body, mediaType) =>
+      client.pushManifest({ registry, repository }, reference, Buffer.from(body), mediaType),
+  };
 }

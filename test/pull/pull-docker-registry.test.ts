@@ -7,23 +7,20 @@
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
+import { pushImage } from "../../mock-registry/src/image/build.js";
 import type { Digest } from "../../src/digest.js";
-import { type ImageSink, pushImage } from "../../src/image/build.js";
 import { pull } from "../../src/pull/pull.js";
-import type { RegistryClient } from "../../src/registry/client.js";
 import { type DockerRegistry, startDockerRegistry, toolSkip } from "../helpers/docker-registry.js";
-import { freshStore, idealBytes, type SampleImages, sampleImages, testClient } from "./helpers.js";
+import {
+  clientSink,
+  freshStore,
+  idealBytes,
+  type SampleImages,
+  sampleImages,
+  testClient,
+} from "./helpers.js";
 
 const skip = toolSkip(["docker-registry"]);
-
-/** Push through the registry client (monolithic upload, manifest PUT). */
-function clientSink(client: RegistryClient, registry: string): ImageSink {
-  return {
-    putBlob: (repository, data) => client.pushBlob({ registry, repository }, Buffer.from(data)),
-    putManifest: (repository, reference, body, mediaType) =>
-      client.pushManifest({ registry, repository }, reference, Buffer.from(body), mediaType),
-  };
-}
 
 describe("partial pull from docker-registry", { skip }, () => {
   let reg: DockerRegistry;

@@ -1,6 +1,6 @@
 /**
  * eStargz under verify "diff-id": the members of non-last chunks the store holds are skipped,
- * the rest is fetched, and the rebuilt stream is proven by the diff_id (member-skeleton.ts).
+ * the rest is fetched, and the rebuilt stream is proven by the diff_id (formats/estargz/rebuild.ts).
  * Uses the reference `bigfile` eStargz blob (a 10 MiB file in three 4 MiB chunks) after the
  * same files arrived through a gzip image. Expected digests come from INDEX.json.
  */
@@ -9,10 +9,15 @@ import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import {
+  assembleImage,
+  type BuiltLayer,
+  buildLayer,
+  pushImage,
+} from "../../mock-registry/src/image/build.js";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import { createHasher, type Digest, digestOf } from "../../src/digest.js";
 import { DigestMismatchError } from "../../src/errors.js";
-import { assembleImage, type BuiltLayer, buildLayer, pushImage } from "../../src/image/build.js";
 import { storedLayerTar } from "../../src/output/layer-tar.js";
 import { pull } from "../../src/pull/pull.js";
 import { CASES, VECTORS } from "../helpers/vectors.js";

@@ -7,16 +7,16 @@
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
-import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
-import { digestOf } from "../../src/digest.js";
-import { ChunkpullError } from "../../src/errors.js";
 import {
   assembleImage,
   type BuiltImage,
   type BuiltLayer,
   buildLayer,
-} from "../../src/image/build.js";
-import { appLayerFiles, makeTar } from "../../src/image/sample-app.js";
+} from "../../mock-registry/src/image/build.js";
+import { appLayerFiles, makeTar } from "../../mock-registry/src/image/sample-app.js";
+import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
+import { digestOf } from "../../src/digest.js";
+import { ChunkpullError } from "../../src/errors.js";
 import { MediaType } from "../../src/oci/media-types.js";
 import { pull } from "../../src/pull/pull.js";
 import { APP_SCALE, freshStore, pushTo, served, testClient } from "./helpers.js";

@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
+import { assembleImage, type BuiltLayer, buildLayer } from "../../mock-registry/src/image/build.js";
+import { makeTar, type TarFile, textContent } from "../../mock-registry/src/image/sample-app.js";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import { DigestMismatchError } from "../../src/errors.js";
-import { assembleImage, type BuiltLayer, buildLayer } from "../../src/image/build.js";
-import { makeTar, type TarFile, textContent } from "../../src/image/sample-app.js";
 import { pull } from "../../src/pull/pull.js";
 import { freshStore, pushTo, testClient } from "./helpers.js";
 

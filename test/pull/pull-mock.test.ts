@@ -3,9 +3,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { assembleImage, buildLayer, pushImage } from "../../mock-registry/src/image/build.js";
+import {
+  appLayerFiles,
+  baseLayerFiles,
+  makeTar,
+} from "../../mock-registry/src/image/sample-app.js";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
-import { assembleImage, buildLayer, pushImage } from "../../src/image/build.js";
-import { appLayerFiles, baseLayerFiles, makeTar } from "../../src/image/sample-app.js";
 import { pull } from "../../src/pull/pull.js";
 
 describe("pull from the mock registry", () => {

@@ -8,10 +8,15 @@ import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import {
+  assembleImage,
+  type BuiltLayer,
+  buildLayer,
+  pushImage,
+} from "../../mock-registry/src/image/build.js";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import { createHasher, type Digest, digestOf } from "../../src/digest.js";
 import { DigestMismatchError } from "../../src/errors.js";
-import { assembleImage, type BuiltLayer, buildLayer, pushImage } from "../../src/image/build.js";
 import { storedLayerTar } from "../../src/output/layer-tar.js";
 import { pull } from "../../src/pull/pull.js";
 import { CASES, VECTORS } from "../helpers/vectors.js";

@@ -14,7 +14,13 @@ export {
   TOC_DIGEST_ANNOTATION,
   UNCOMPRESSED_SIZE_ANNOTATION,
 } from "./reader.js";
-export { memberRanges, rebuildEstargzTar, rebuildEstargzZstdTar } from "./rebuild.js";
+export {
+  type MemberPlan,
+  planMembers,
+  rebuildEstargzTar,
+  rebuildEstargzZstdTar,
+  rebuildFromMembers,
+} from "./rebuild.js";
 export { parseToc, type Toc, type TocEntry } from "./toc.js";
 export { encodeTocJson } from "./toc-encode.js";
 export {

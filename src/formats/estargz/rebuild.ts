@@ -1,70 +1,124 @@
 /**
- * Rebuild the uncompressed layer tar of a gzip eStargz blob: the diff_id stream is gunzip(whole
- * blob) (spec estargz.md §2.4), that is, the entries, landmark, TOC entry and end-of-archive.
- * The blob is read as member-aligned ranges in TOC order (each data member exactly as the pull
- * engine stored it) and inflated as one multi-member stream, so memory stays bounded.
+ * The eStargz rebuild strategy. eStargz has no tar-split, but its blob is a sequence of
+ * compression members whose decompressed concatenation IS the layer tar (gunzip of the whole
+ * blob for gzip, the data frames for the zstd flavour). A file's chunks other than its last one
+ * are members holding nothing but file content; every other member (headers, a file's last
+ * chunk with its padding and the next headers, landmarks, the TOC) must come from the blob. So
+ * the members of non-last chunks the ContentSource holds are skipped, the rest is read in
+ * member-aligned ranges and decompressed as one stream, and held content is spliced in where a
+ * member was skipped. Only the diff_id can prove the result.
  */
-import { Readable } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { FormatError } from "../../errors.js";
-import type { ByteRange, RangeSource } from "../layer-index.js";
-import { zstdDecompress } from "../zstd.js";
+import { blobContent, type ContentSource, OFFLINE_READING } from "../content-source.js";
+import type { ByteRange, ChunkRef, FileRef, RangeSource } from "../layer-index.js";
+import { readAhead } from "../read-ahead.js";
+import { zstdDecompressStream } from "../zstd-stream.js";
 import type { EstargzLayer } from "./reader.js";
 import type { EstargzZstdLayer } from "./zstd-flavour.js";
 
-/** Ranges per read call and bytes per read call: enough to amortise a round trip. */
-const MAX_RANGES_PER_READ = 64;
-const MAX_BYTES_PER_READ = 8 << 20;
+/** Longest blob range read in one piece (a member run is cut so memory stays bounded). */
+const PIECE_BYTES = 4 << 20;
 
-/** Member-aligned pieces covering [0, size): every data offset, the TOC and the trailer start. */
-export function memberRanges(
-  layer: Pick<EstargzLayer, "toc" | "dataEnd">,
-  size: number,
-  trailerStart = size,
-): ByteRange[] {
-  const cuts = new Set<number>([0, layer.dataEnd, trailerStart, size]);
-  for (const e of layer.toc.entries) if (e.offset !== undefined) cuts.add(e.offset);
-  const sorted = [...cuts].sort((a, b) => a - b);
-  const ranges: ByteRange[] = [];
-  for (let i = 0; i + 1 < sorted.length; i++) {
-    const offset = sorted[i] as number;
-    const end = sorted[i + 1] as number;
-    if (end > offset) ranges.push({ offset, length: end - offset });
-  }
-  return ranges;
+interface Skip {
+  file: FileRef;
+  chunk: ChunkRef;
 }
 
-async function* readInBatches(
-  src: RangeSource,
-  ranges: ByteRange[],
-  signal?: AbortSignal,
-): AsyncGenerator<Buffer> {
-  let i = 0;
-  while (i < ranges.length) {
-    const batch: ByteRange[] = [];
-    let bytes = 0;
-    while (i < ranges.length && batch.length < MAX_RANGES_PER_READ) {
-      const r = ranges[i] as ByteRange;
-      if (batch.length > 0 && bytes + r.length > MAX_BYTES_PER_READ) break;
-      batch.push(r);
-      bytes += r.length;
-      i++;
+type Piece = { kind: "read"; range: ByteRange } | { kind: "held"; skip: Skip };
+
+export interface MemberPlan {
+  pieces: Piece[];
+  skippedBytes: number;
+  skippedChunks: number;
+  /** Files some of whose chunks are held. */
+  filesTouched: number;
+}
+
+/** Which members to skip (non-last chunks `source` holds) and the ranges to read around them. */
+export function planMembers(
+  layer: EstargzLayer | EstargzZstdLayer,
+  blobSize: number,
+  holds: ContentSource["holds"],
+): MemberPlan {
+  const skips: Skip[] = [];
+  const touched = new Set<FileRef>();
+  for (const file of layer.files) {
+    for (const chunk of file.chunks.slice(0, -1)) {
+      if (chunk.innerOffset || chunk.end <= chunk.offset) continue; // shares its member
+      if (holds(file, chunk)) {
+        skips.push({ file, chunk });
+        touched.add(file);
+      }
     }
-    yield* await src.read(batch, signal);
+  }
+  skips.sort((a, b) => a.chunk.offset - b.chunk.offset);
+  const pieces: Piece[] = [];
+  let at = 0;
+  let skippedBytes = 0;
+  for (const skip of skips) {
+    if (skip.chunk.offset < at) throw new FormatError("eStargz chunks overlap");
+    if (skip.chunk.offset > at)
+      pieces.push({ kind: "read", range: { offset: at, length: skip.chunk.offset - at } });
+    pieces.push({ kind: "held", skip });
+    skippedBytes += skip.chunk.end - skip.chunk.offset;
+    at = skip.chunk.end;
+  }
+  if (at < blobSize) pieces.push({ kind: "read", range: { offset: at, length: blobSize - at } });
+  return { pieces, skippedBytes, skippedChunks: skips.length, filesTouched: touched.size };
+}
+
+/** The layer tar: read members decompressed, held chunks spliced in (plan from planMembers). */
+export async function* rebuildFromMembers(
+  layer: EstargzLayer | EstargzZstdLayer,
+  source: ContentSource,
+  plan: MemberPlan = planMembers(layer, source.blob.size, source.holds),
+): AsyncGenerator<Buffer> {
+  // Long ranges travel in pieces; each range is one decompression stream fed its pieces in order.
+  const split = plan.pieces.map((p) => (p.kind === "read" ? pieceRanges(p.range) : []));
+  const read = readAhead(source.blob, split.flat(), source.reading);
+  async function* rangeBytes(count: number): AsyncGenerator<Buffer> {
+    for (let i = 0; i < count; i++) {
+      const next = await read.next();
+      if (next.done) throw new FormatError("eStargz member ranges ran out");
+      yield next.value;
+    }
+  }
+  try {
+    for (const [i, piece] of plan.pieces.entries()) {
+      if (piece.kind === "held") {
+        const data = await source.heldChunk(piece.skip.file, piece.skip.chunk);
+        if (data.length !== piece.skip.chunk.size) {
+          throw new FormatError(`${piece.skip.file.name}: held chunk has the wrong size`);
+        }
+        yield data;
+      } else yield* decompressMembers(layer.format, rangeBytes(split[i]!.length));
+    }
+  } finally {
+    await read.return(undefined);
   }
 }
 
-/** Yields the uncompressed tar in pieces; its sha256 is the layer's diff_id. */
-export async function* rebuildEstargzTar(
-  src: RangeSource,
-  layer: EstargzLayer,
-  signal?: AbortSignal,
+function pieceRanges(r: ByteRange): ByteRange[] {
+  const out: ByteRange[] = [];
+  for (let at = r.offset; at < r.offset + r.length; at += PIECE_BYTES) {
+    out.push({ offset: at, length: Math.min(PIECE_BYTES, r.offset + r.length - at) });
+  }
+  return out;
+}
+
+/** Member-aligned bytes decompressed as one multi-member stream; damage is a FormatError. */
+async function* decompressMembers(
+  format: EstargzLayer["format"] | EstargzZstdLayer["format"],
+  compressed: AsyncIterable<Buffer>,
 ): AsyncGenerator<Buffer> {
-  const gunzip = createGunzip();
-  const ranges = memberRanges(layer, src.size, src.size - layer.footer.size);
-  const input = Readable.from(readInBatches(src, ranges, signal));
-  input.on("error", (err) => gunzip.destroy(err));
-  input.pipe(gunzip);
+  if (format === "estargz-zstd") {
+    yield* zstdDecompressStream(compressed);
+    return;
+  }
+  // pipeline, not pipe: a read error must reach the consumer of the gunzip stream.
+  const gunzip = pipeline(Readable.from(compressed), createGunzip(), () => {});
   try {
     for await (const piece of gunzip) yield piece as Buffer;
   } catch (err) {
@@ -73,24 +127,24 @@ export async function* rebuildEstargzTar(
     }
     throw err;
   } finally {
-    input.destroy();
     gunzip.destroy();
   }
 }
 
-/**
- * The zstd flavour's uncompressed stream: its data frames decompressed in order. The TOC and the
- * footer sit in skippable frames, which decompress to nothing, so only [0, dataEnd) is read.
- * Each member-aligned range is decompressed on its own (the zstd binding is buffer-only).
- */
-export async function* rebuildEstargzZstdTar(
+/** The uncompressed tar of a gzip eStargz blob (its sha256 is the diff_id), from the blob alone. */
+export function rebuildEstargzTar(
+  src: RangeSource,
+  layer: EstargzLayer,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  return rebuildFromMembers(layer, blobContent(src, layer, { ...OFFLINE_READING, signal }));
+}
+
+/** The zstd flavour's uncompressed stream (skippable TOC and footer frames add nothing). */
+export function rebuildEstargzZstdTar(
   src: RangeSource,
   layer: EstargzZstdLayer,
   signal?: AbortSignal,
 ): AsyncGenerator<Buffer> {
-  const ranges = memberRanges(layer, layer.dataEnd).filter((r) => r.offset < layer.dataEnd);
-  for await (const frames of readInBatches(src, ranges, signal)) {
-    // Header-only stretches (thousands of empty files) compress very well; bound, generously.
-    yield await zstdDecompress(frames, (64 << 20) + frames.length * 1024);
-  }
+  return rebuildFromMembers(layer, blobContent(src, layer, { ...OFFLINE_READING, signal }));
 }

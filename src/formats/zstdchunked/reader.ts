@@ -113,6 +113,13 @@ function checkPositions(loc: Located, blobSize: number): void {
   }
 }
 
+/**
+ * Neighbouring metadata (c/storage writes the TOC and the tar-split back to back, a skippable
+ * frame header apart) is fetched as one range: one range per request is the one shape every
+ * server answers alike, and an origin that ignores Range shows it on this very first request.
+ */
+const METADATA_MERGE_GAP = 4096;
+
 /** Fetch the TOC (and tar-split) in one request; ranges go out sorted as RangeSource requires. */
 async function fetchMetadata(
   src: RangeSource,
@@ -125,12 +132,21 @@ async function fetchMetadata(
     return { toc: t! };
   }
   const ts: ByteRange = { offset: loc.tarSplit.offset, length: loc.tarSplit.length };
-  if (ts.offset > toc.offset) {
-    const [t, s] = await src.read([toc, ts], signal);
-    return { toc: t!, tarSplit: s! };
+  const [first, second] = ts.offset > toc.offset ? [toc, ts] : [ts, toc];
+  const gap = second.offset - (first.offset + first.length);
+  let a: Buffer;
+  let b: Buffer;
+  if (gap >= 0 && gap <= METADATA_MERGE_GAP) {
+    const [both] = await src.read(
+      [{ offset: first.offset, length: second.offset + second.length - first.offset }],
+      signal,
+    );
+    a = both!.subarray(0, first.length);
+    b = both!.subarray(second.offset - first.offset);
+  } else {
+    [a, b] = (await src.read([first, second], signal)) as [Buffer, Buffer];
   }
-  const [s, t] = await src.read([ts, toc], signal);
-  return { toc: t!, tarSplit: s! };
+  return first === toc ? { toc: a, tarSplit: b } : { toc: b, tarSplit: a };
 }
 
 async function decompressBounded(data: Buffer, limit: number, what: string): Promise<Buffer> {

@@ -8,11 +8,11 @@
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { createGzip } from "node:zlib";
-import { type Digest, digestOf } from "../digest.js";
-import { convertLayer } from "../formats/convert.js";
-import { zstdCompress } from "../formats/zstd.js";
-import { MediaType } from "../oci/media-types.js";
-import type { Descriptor, ImageConfig, ImageManifest } from "../oci/types.js";
+import { type Digest, digestOf } from "../../../src/digest.js";
+import { convertLayer } from "../../../src/formats/convert.js";
+import { zstdCompress } from "../../../src/formats/zstd.js";
+import { MediaType } from "../../../src/oci/media-types.js";
+import type { Descriptor, ImageConfig, ImageManifest } from "../../../src/oci/types.js";
 
 export type BuildFormat = "zstd:chunked" | "estargz" | "gzip" | "zstd" | "tar";
 

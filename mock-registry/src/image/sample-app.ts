@@ -4,7 +4,7 @@
  * whose versions share most files: version N changes a few files, grows one large file by
  * appending, and adds one file, so chunk-level dedup (not only file-level) is exercised.
  */
-import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from "../formats/tar/writer.js";
+import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from "../../../src/formats/tar/writer.js";
 
 /** xorshift32: tiny, deterministic, good enough for sample content. */
 export function rng(seed: number): () => number {
