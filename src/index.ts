@@ -43,4 +43,13 @@ export {
   RegistryClient,
   type RegistryClientOptions,
 } from "./registry/client.js";
+export {
+  loadRegistryConfig,
+  parseHostsToml,
+  parseRegistriesConf,
+  type RegistriesConf,
+  type RegistryConfigOptions,
+} from "./registry/config/index.js";
+export { BlockedRegistryError } from "./registry/mirrors.js";
+export { type WarmedBlob, type WarmOptions, type WarmResult, warm } from "./registry/warm.js";
 export { openStore, Store } from "./store/index.js";

@@ -10,9 +10,9 @@ import { FormatError } from "../errors.js";
 import { formatPlatform, parsePlatform } from "../oci/platform.js";
 import type { Platform } from "../oci/types.js";
 import { writeOciLayout } from "../output/oci-layout.js";
-import { parseReference } from "../reference.js";
+import { parseReference, type Reference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
-import { newMeter, withMeter } from "../registry/meter.js";
+import { busiestHost, type HostCount, newMeter, withMeter } from "../registry/meter.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/store.js";
 import { pullLayer } from "./layer.js";
@@ -26,14 +26,21 @@ const DEFAULT_LAYER_CONCURRENCY = 3;
 const DEFAULT_MAX_RANGE_BYTES = 4 << 20;
 
 export async function pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
-  const ref = parseReference(reference);
   const client: RegistryClient =
     options.client ??
     createRegistryClient({
+      ...options.registryConfig,
       ...(options.plainHttp ? { plainHttp: true } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
       signal: options.signal,
     });
+  let ref: Reference;
+  try {
+    ref = parseReference(client.qualify(reference));
+  } catch (e) {
+    if (!options.client) await client.close();
+    throw e;
+  }
   const store: Store =
     typeof options.store === "object" ? options.store : await openStore(options.store);
   const progress = options.onProgress ?? (() => {});
@@ -74,7 +81,7 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
             message: `layer ${i + 1}/${layers.length} ${desc.digest}`,
           });
           const meter = newMeter();
-          const r = await withMeter(meter, () =>
+          const attempt = () =>
             pullLayer(
               {
                 client,
@@ -90,10 +97,14 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
               },
               desc,
               diffId,
-            ),
+            );
+          const r = await withMeter(meter, () =>
+            retryPastBadMirrors(client, desc.digest, signal, attempt),
           );
           r.requests = meter.requests;
           r.bytesFetched = meter.bytesReceived;
+          r.hosts = { ...meter.hosts };
+          r.servedBy = busiestHost(meter.hosts);
           return r;
         };
         const task = limit(run).catch((err: unknown) => {
@@ -136,11 +147,45 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
       layers: results,
       bytesFetched: results.reduce((n, l) => n + l.bytesFetched, 0),
       requests: results.reduce((n, l) => n + l.requests, 0),
+      hosts: sumHosts(results),
       ...(ociLayout ? { ociLayout } : {}),
     };
   } finally {
     if (!options.client) await client.close();
   }
+}
+
+/**
+ * A mirror is never trusted: when a layer fails after a mirror sent bytes of it (a chunk, the
+ * TOC or the whole blob did not verify, or the mirror broke off), that mirror is left out for
+ * this blob and the layer is pulled again from the next endpoint, finally the registry itself.
+ */
+async function retryPastBadMirrors<T>(
+  client: RegistryClient,
+  digest: Digest,
+  signal: AbortSignal,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (signal.aborted || isAbort(e) || !client.distrustMirrors(digest)) throw e;
+    }
+  }
+}
+
+function sumHosts(layers: LayerResult[]): Record<string, HostCount> {
+  const out: Record<string, HostCount> = {};
+  for (const l of layers) {
+    for (const [host, c] of Object.entries(l.hosts ?? {})) {
+      const t = out[host] ?? { requests: 0, bytesReceived: 0 };
+      out[host] = t;
+      t.requests += c.requests;
+      t.bytesReceived += c.bytesReceived;
+    }
+  }
+  return out;
 }
 
 /**

@@ -9,6 +9,7 @@ import { FormatError } from "../errors.js";
 import { type BlobRef, type RegistryContext, requestBlob, withOrigins } from "./context.js";
 import { RangeResponseError } from "./errors.js";
 import { displayUrl, type HttpResponse, header, isAbortError, sleep } from "./http.js";
+import type { Endpoint } from "./mirrors.js";
 import { parseContentRange } from "./multipart.js";
 import { backoffDelay, isRetryableNetworkError } from "./retry.js";
 import { responseError } from "./status-errors.js";
@@ -34,21 +35,27 @@ export async function openBlobStream(
   options: OpenBlobOptions = {},
 ): Promise<Readable> {
   const subject = blobSubject(blob);
-  let origin = "";
-  const first = await withOrigins(ctx, blob.registry, async (o) => {
-    const res = await requestBlob(ctx, o, blob, {}, options.signal);
-    if (res.status !== 200) throw await responseError(res, subject);
-    const length = header(res, "content-length");
-    if (length !== undefined && blob.size !== undefined && Number(length) !== blob.size) {
-      res.abort();
-      throw new FormatError(
-        `${subject}: server announces ${length} bytes, the descriptor says ${blob.size}`,
-      );
-    }
-    origin = o;
-    return res;
-  });
-  const source = resumingBody(ctx, origin, blob, first, options.signal);
+  let origin: Endpoint | undefined;
+  const first = await withOrigins(
+    ctx,
+    blob,
+    "digest",
+    async (o) => {
+      const res = await requestBlob(ctx, o, blob, {}, options.signal);
+      if (res.status !== 200) throw await responseError(res, subject);
+      const length = header(res, "content-length");
+      if (length !== undefined && blob.size !== undefined && Number(length) !== blob.size) {
+        res.abort();
+        throw new FormatError(
+          `${subject}: server announces ${length} bytes, the descriptor says ${blob.size}`,
+        );
+      }
+      origin = o;
+      return res;
+    },
+    blob.digest,
+  );
+  const source = resumingBody(ctx, origin!, blob, first, options.signal);
   if (options.noVerify) return source;
   const verifier = new VerifyingStream(blob.digest, blob.size, subject);
   return pipeline(source, verifier, () => {
@@ -58,7 +65,7 @@ export async function openBlobStream(
 
 function resumingBody(
   ctx: RegistryContext,
-  origin: string,
+  origin: Endpoint,
   blob: BlobRef,
   first: HttpResponse,
   signal: AbortSignal | undefined,

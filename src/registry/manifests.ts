@@ -24,6 +24,7 @@ import {
   withOrigins,
 } from "./context.js";
 import { header } from "./http.js";
+import { endpointUrl } from "./mirrors.js";
 import { responseError } from "./status-errors.js";
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -56,48 +57,60 @@ export async function getManifest(
   options: GetManifestOptions = {},
 ): Promise<FetchedManifest> {
   const subject = describeRef(repo, ref);
-  return withOrigins(ctx, repo.registry, async (origin) => {
-    const url = new URL(`/v2/${repo.repository}/manifests/${ref}`, origin);
-    const res = await ctx.send({
-      method: "GET",
-      url,
-      headers: { accept: MANIFEST_ACCEPT.join(", ") },
-      scope: repositoryScope(repo.repository),
-      signal: options.signal,
-    });
-    if (res.status !== 200) throw await responseError(res, subject);
-    const limit = options.size ?? MAX_MANIFEST_BYTES;
-    if (limit > MAX_MANIFEST_BYTES)
-      throw new LimitExceededError(
-        `${subject}: descriptor size ${limit} exceeds ${MAX_MANIFEST_BYTES} bytes`,
-      );
-    let bytes: Buffer;
-    try {
-      bytes = await res.bytes(limit);
-    } catch (e) {
-      if (e instanceof LimitExceededError && options.size !== undefined) {
-        throw new FormatError(`${subject}: larger than the descriptor size ${options.size}`);
+  const lookup = isDigest(ref) ? "digest" : "tag";
+  const digestRef = isDigest(ref) ? ref : undefined;
+  return withOrigins(
+    ctx,
+    repo,
+    lookup,
+    async (ep) => {
+      const url = endpointUrl(ep, `manifests/${ref}`);
+      const res = await ctx.send({
+        method: "GET",
+        url,
+        headers: { accept: MANIFEST_ACCEPT.join(", ") },
+        scope: repositoryScope(ep.repository),
+        signal: options.signal,
+      });
+      if (res.status !== 200) throw await responseError(res, subject);
+      const limit = options.size ?? MAX_MANIFEST_BYTES;
+      if (limit > MAX_MANIFEST_BYTES)
+        throw new LimitExceededError(
+          `${subject}: descriptor size ${limit} exceeds ${MAX_MANIFEST_BYTES} bytes`,
+        );
+      let bytes: Buffer;
+      try {
+        bytes = await res.bytes(limit);
+      } catch (e) {
+        if (e instanceof LimitExceededError && options.size !== undefined) {
+          throw new FormatError(`${subject}: larger than the descriptor size ${options.size}`);
+        }
+        throw e;
       }
-      throw e;
-    }
-    if (options.size !== undefined && bytes.length !== options.size) {
-      throw new FormatError(`${subject}: ${bytes.length} bytes, descriptor says ${options.size}`);
-    }
-    const expected = isDigest(ref) ? ref : undefined;
-    const digest = digestOf(bytes, expected ? algorithmOf(expected) : "sha256");
-    if (expected && digest !== expected) throw new DigestMismatchError(subject, expected, digest);
-    const claimed = header(res, "docker-content-digest");
-    if (claimed && isDigest(claimed)) {
-      const actual =
-        algorithmOf(claimed) === algorithmOf(digest)
-          ? digest
-          : digestOf(bytes, algorithmOf(claimed));
-      if (actual !== claimed)
-        throw new DigestMismatchError(`${subject} (Docker-Content-Digest header)`, claimed, actual);
-    }
-    const document = parseManifestDocument(bytes, header(res, "content-type"), subject);
-    return { digest, mediaType: document.mediaType, bytes, document };
-  });
+      if (options.size !== undefined && bytes.length !== options.size) {
+        throw new FormatError(`${subject}: ${bytes.length} bytes, descriptor says ${options.size}`);
+      }
+      const expected = isDigest(ref) ? ref : undefined;
+      const digest = digestOf(bytes, expected ? algorithmOf(expected) : "sha256");
+      if (expected && digest !== expected) throw new DigestMismatchError(subject, expected, digest);
+      const claimed = header(res, "docker-content-digest");
+      if (claimed && isDigest(claimed)) {
+        const actual =
+          algorithmOf(claimed) === algorithmOf(digest)
+            ? digest
+            : digestOf(bytes, algorithmOf(claimed));
+        if (actual !== claimed)
+          throw new DigestMismatchError(
+            `${subject} (Docker-Content-Digest header)`,
+            claimed,
+            actual,
+          );
+      }
+      const document = parseManifestDocument(bytes, header(res, "content-type"), subject);
+      return { digest, mediaType: document.mediaType, bytes, document };
+    },
+    digestRef,
+  );
 }
 
 export interface ManifestHead {
@@ -118,12 +131,13 @@ export async function headManifest(
   signal?: AbortSignal,
 ): Promise<ManifestHead> {
   const subject = describeRef(repo, ref);
-  const viaHead = await withOrigins(ctx, repo.registry, async (origin) => {
+  const lookup = isDigest(ref) ? "digest" : "tag";
+  const viaHead = await withOrigins(ctx, repo, lookup, async (ep) => {
     const res = await ctx.send({
       method: "HEAD",
-      url: new URL(`/v2/${repo.repository}/manifests/${ref}`, origin),
+      url: endpointUrl(ep, `manifests/${ref}`),
       headers: { accept: MANIFEST_ACCEPT.join(", ") },
-      scope: repositoryScope(repo.repository),
+      scope: repositoryScope(ep.repository),
       signal,
     });
     await res.dump();
@@ -152,16 +166,22 @@ export async function getSmallBlob(
   const subject = `blob ${blob.registry}/${blob.repository}@${blob.digest}`;
   if (blob.size !== undefined && blob.size > limit)
     throw new LimitExceededError(`${subject}: size ${blob.size} exceeds ${limit} bytes`);
-  return withOrigins(ctx, blob.registry, async (origin) => {
-    const res = await requestBlob(ctx, origin, blob, {}, signal);
-    if (res.status !== 200) throw await responseError(res, subject);
-    const bytes = await res.bytes(blob.size ?? limit);
-    if (blob.size !== undefined && bytes.length !== blob.size)
-      throw new FormatError(`${subject}: ${bytes.length} bytes, descriptor says ${blob.size}`);
-    const actual = digestOf(bytes, algorithmOf(blob.digest));
-    if (actual !== blob.digest) throw new DigestMismatchError(subject, blob.digest, actual);
-    return bytes;
-  });
+  return withOrigins(
+    ctx,
+    blob,
+    "digest",
+    async (ep) => {
+      const res = await requestBlob(ctx, ep, blob, {}, signal);
+      if (res.status !== 200) throw await responseError(res, subject);
+      const bytes = await res.bytes(blob.size ?? limit);
+      if (blob.size !== undefined && bytes.length !== blob.size)
+        throw new FormatError(`${subject}: ${bytes.length} bytes, descriptor says ${blob.size}`);
+      const actual = digestOf(bytes, algorithmOf(blob.digest));
+      if (actual !== blob.digest) throw new DigestMismatchError(subject, blob.digest, actual);
+      return bytes;
+    },
+    blob.digest,
+  );
 }
 
 export interface ResolvedImage {

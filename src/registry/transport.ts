@@ -3,10 +3,10 @@
  * configured) whose per-origin pools keep connections alive, with timeouts and request/byte
  * counters so tests can assert round trips.
  */
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
+import { Agent, Client, type Dispatcher, EnvHttpProxyAgent, Pool } from "undici";
 import { LimitExceededError } from "../errors.js";
 import type { HttpRequest, HttpResponse, Send } from "./http.js";
-import { currentMeter, type Meter } from "./meter.js";
+import { currentMeter, type HostCount, hostCount, type Meter } from "./meter.js";
 
 export interface TlsOptions {
   ca?: string | Buffer | Array<string | Buffer>;
@@ -24,6 +24,8 @@ export interface TransportOptions {
   tls?: TlsOptions;
   /** "env" (default) uses HTTP(S)_PROXY/NO_PROXY when set; a URL forces that proxy; "none" disables. */
   proxy?: "env" | "none" | string;
+  /** Per-origin TLS on top of `tls` (certs.d, hosts.toml, insecure registries); asked once per origin. */
+  tlsFor?: (origin: string) => TlsOptions | undefined;
   /** Use this dispatcher instead of building one (tests, custom pools). */
   dispatcher?: Dispatcher;
 }
@@ -46,6 +48,19 @@ function buildDispatcher(o: TransportOptions): Dispatcher {
     connect: { timeout, ...(o.tls ?? {}) },
   };
   const proxy = o.proxy ?? "env";
+  const tlsFor = o.tlsFor;
+  const proxied = proxy !== "none" && (proxy !== "env" || PROXY_VARS.some((v) => process.env[v]));
+  if (tlsFor && !proxied) {
+    // Each origin's pool is built with that origin's TLS settings (the factory runs once per
+    // origin). Through an HTTP proxy only the global `tls` applies.
+    const factory = (origin: string | URL, opts: object): Dispatcher => {
+      const own = tlsFor(typeof origin === "string" ? origin : origin.origin);
+      const po = opts as { connections?: number; connect?: object };
+      const options = own ? { ...po, connect: { ...po.connect, ...own } } : po;
+      return po.connections === 1 ? new Client(origin, options) : new Pool(origin, options);
+    };
+    return new Agent({ ...common, factory });
+  }
   if (proxy === "none") return new Agent(common);
   if (proxy !== "env")
     return new EnvHttpProxyAgent({ ...common, httpProxy: proxy, httpsProxy: proxy });
@@ -69,7 +84,9 @@ export class Transport {
     this.stats.requests++;
     // The meter is taken when the request is sent: body bytes count for it whenever they arrive.
     const meter = currentMeter();
+    const host = meter ? hostCount(meter, req.url.host) : undefined;
     if (meter) meter.requests++;
+    if (host) host.requests++;
     const res = await this.dispatcher.request({
       origin: req.url.origin,
       path: req.url.pathname + req.url.search,
@@ -78,16 +95,22 @@ export class Transport {
       body: req.body,
       signal: req.signal,
     });
-    return this.wrap(req.url, res, meter);
+    return this.wrap(req.url, res, meter, host);
   };
 
-  private wrap(url: URL, res: Dispatcher.ResponseData, meter: Meter | undefined): HttpResponse {
+  private wrap(
+    url: URL,
+    res: Dispatcher.ResponseData,
+    meter: Meter | undefined,
+    host: HostCount | undefined,
+  ): HttpResponse {
     const raw = res.body;
     const global = this.stats;
     const stats = {
       add(n: number) {
         global.bytesReceived += n;
         if (meter) meter.bytesReceived += n;
+        if (host) host.bytesReceived += n;
       },
     };
     let used = false;
