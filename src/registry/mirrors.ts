@@ -166,7 +166,9 @@ export class Routes {
     });
   }
 
-  private schemes(host: string, insecure: boolean): Array<{ ep: Endpoint; tls?: TlsOptions }> {
+  private schemes(location: string, insecure: boolean): Array<{ ep: Endpoint; tls?: TlsOptions }> {
+    // `docker.io` in a location means Docker Hub's API host, as everywhere else.
+    const host = registryEndpoint(normalizeRegistry(location));
     const first = originFor(host, this.options.plainHttp);
     const base = { apiRoot: "/v2", repository: "", mirror: false };
     if (!insecure || first.startsWith("http:")) return [{ ep: { ...base, origin: first } }];
