@@ -112,10 +112,16 @@ export class Routes {
       : undefined;
     if (conf) {
       if (conf.blocked) throw new BlockedRegistryError(name, conf.prefix);
-      const rest = conf.prefix.startsWith("*.") ? name : name.slice(conf.prefix.length);
-      const rename = (location: string) => {
+      const wildcard = conf.prefix.startsWith("*.");
+      // A matched prefix is replaced by the location; under a wildcard the name stays and a
+      // mirror location takes the place of the host.
+      const rename = (location: string | undefined) => {
         const where = splitLocation(
-          conf.prefix.startsWith("*.") ? `${location}/${repository}` : location + rest,
+          wildcard
+            ? location === undefined
+              ? name
+              : `${location}/${repository}`
+            : (location ?? conf.location) + name.slice(conf.prefix.length),
         );
         return { host: where.host, repository: where.path || repository };
       };
@@ -125,8 +131,8 @@ export class Routes {
         for (const e of this.schemes(at.host, m.insecure))
           add({ ...e.ep, repository: at.repository, mirror: true }, e.tls);
       }
-      if (!conf.prefix.startsWith("*.") && conf.location !== conf.prefix) relocated = true;
-      const at = rename(conf.location);
+      if (!wildcard && conf.location !== conf.prefix) relocated = true;
+      const at = rename(undefined);
       const schemes = this.schemes(at.host, conf.insecure);
       // An insecure registry is tried over TLS without verification first, then plain HTTP.
       for (const e of schemes.slice(0, -1))
