@@ -19,6 +19,8 @@ export interface CountingProxy {
   blobs: Map<string, BlobCount>;
   /** All requests and body bytes (manifests, token and /v2/ checks included). */
   totals: { requests: number; bytes: number };
+  /** Resolves once no upstream answer has been in flight for `quietMs` (a cache's background fill done). */
+  idle(quietMs?: number): Promise<void>;
   reset(): void;
   close(): Promise<void>;
 }
@@ -27,8 +29,20 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
   const target = new URL(upstream);
   const blobs = new Map<string, BlobCount>();
   const totals = { requests: 0, bytes: 0 };
+  let inflight = 0;
+  let lastActivity = Date.now();
   const server = createServer((req, res) => {
     totals.requests++;
+    inflight++;
+    lastActivity = Date.now();
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      inflight--;
+      lastActivity = Date.now();
+    };
+    res.on("close", finish);
     const digest = /\/blobs\/(sha256:[0-9a-f]{64})/.exec(req.url ?? "")?.[1];
     const count =
       digest && req.method === "GET" ? (blobs.get(digest) ?? { requests: 0, bytes: 0 }) : undefined;
@@ -42,6 +56,7 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
       (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes.on("data", (chunk: Buffer) => {
+          lastActivity = Date.now();
           totals.bytes += chunk.length;
           if (count) count.bytes += chunk.length;
         });
@@ -60,6 +75,13 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
     host: `127.0.0.1:${port}`,
     blobs,
     totals,
+    async idle(quietMs = 300) {
+      const deadline = Date.now() + 60_000;
+      while (inflight > 0 || Date.now() - lastActivity < quietMs) {
+        if (Date.now() > deadline) throw new Error(`upstream still busy (${inflight} in flight)`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     reset() {
       blobs.clear();
       totals.requests = 0;
