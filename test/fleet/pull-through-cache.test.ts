@@ -206,9 +206,9 @@ describe("through a pull-through cache (docker-registry proxy mode)", { skip }, 
         }
         if (node === 0) afterFirst = originBytes(layers);
       }
-      layers.forEach((l, i) =>
-        assert.ok(afterFirst[i]! <= 2 * l.descriptor.size, `origin sent ${afterFirst[i]} B`),
-      );
+      layers.forEach((l, i) => {
+        assert.ok(afterFirst[i]! <= 2 * l.descriptor.size, `origin sent ${afterFirst[i]} B`);
+      });
       assert.deepEqual(originBytes(layers), afterFirst, "nodes 2-5 cost the origin nothing");
     } finally {
       await cache.close();
