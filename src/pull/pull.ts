@@ -12,7 +12,8 @@ import type { Platform } from "../oci/types.js";
 import { writeOciLayout } from "../output/oci-layout.js";
 import { parseReference, type Reference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
-import { busiestHost, type HostCount, newMeter, withMeter } from "../registry/meter.js";
+import { newMeter, withMeter } from "../registry/meter.js";
+import { pastUntrustedMirrors, sumHostCounts } from "../registry/mirror-attempts.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/store.js";
 import { pullLayer } from "./layer.js";
@@ -98,13 +99,14 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
               desc,
               diffId,
             );
-          const r = await withMeter(meter, () =>
-            retryPastBadMirrors(client, desc.digest, signal, attempt),
+          // A layer that fails after a mirror sent bytes of it is pulled again past that mirror.
+          const { result: r, servedBy } = await withMeter(meter, () =>
+            pastUntrustedMirrors(client, desc.digest, meter, signal, attempt),
           );
           r.requests = meter.requests;
           r.bytesFetched = meter.bytesReceived;
           r.hosts = { ...meter.hosts };
-          r.servedBy = busiestHost(meter.hosts);
+          r.servedBy = servedBy;
           return r;
         };
         const task = limit(run).catch((err: unknown) => {
@@ -147,45 +149,12 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
       layers: results,
       bytesFetched: results.reduce((n, l) => n + l.bytesFetched, 0),
       requests: results.reduce((n, l) => n + l.requests, 0),
-      hosts: sumHosts(results),
+      hosts: sumHostCounts(results.map((l) => l.hosts)),
       ...(ociLayout ? { ociLayout } : {}),
     };
   } finally {
     if (!options.client) await client.close();
   }
-}
-
-/**
- * A mirror is never trusted: when a layer fails after a mirror sent bytes of it (a chunk, the
- * TOC or the whole blob did not verify, or the mirror broke off), that mirror is left out for
- * this blob and the layer is pulled again from the next endpoint, finally the registry itself.
- */
-async function retryPastBadMirrors<T>(
-  client: RegistryClient,
-  digest: Digest,
-  signal: AbortSignal,
-  attempt: () => Promise<T>,
-): Promise<T> {
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (e) {
-      if (signal.aborted || isAbort(e) || !client.distrustMirrors(digest)) throw e;
-    }
-  }
-}
-
-function sumHosts(layers: LayerResult[]): Record<string, HostCount> {
-  const out: Record<string, HostCount> = {};
-  for (const l of layers) {
-    for (const [host, c] of Object.entries(l.hosts ?? {})) {
-      const t = out[host] ?? { requests: 0, bytesReceived: 0 };
-      out[host] = t;
-      t.requests += c.requests;
-      t.bytesReceived += c.bytesReceived;
-    }
-  }
-  return out;
 }
 
 /**
