@@ -34,7 +34,7 @@ export function hasCommand(name: string): boolean {
 export function toolSkip(tools: string[]): string | false {
   const missing = tools.filter((t) => !hasCommand(t));
   if (missing.length === 0) return false;
-  const msg = `missing ${missing.join(", ")} (apt-get install -y docker-registry skopeo apache2-utils)`;
+  const msg = `missing ${missing.join(", ")} (apt-get install -y docker-registry skopeo apache2-utils openssl)`;
   if (process.env["CI"]) throw new Error(`CI is set and ${msg}`);
   return msg;
 }
