@@ -65,6 +65,11 @@ export function storageKey(ep: Endpoint, blob: BlobRef): string {
   return `${ep.origin}${ep.apiRoot}/${ep.repository}@${blob.digest}`;
 }
 
+/** An insecure registry's unverified TLS attempt, followed by its plain HTTP one. */
+function isInsecureFirst(ep: Endpoint, next: Endpoint | undefined): boolean {
+  return next !== undefined && !next.mirror && ep.origin.startsWith("https:");
+}
+
 /** Is this failure from the registry itself worth trying the next endpoint for? */
 function failsOver(e: unknown): boolean {
   return (
@@ -96,8 +101,10 @@ export async function withOrigins<T>(
       return await attempt(ep);
     } catch (e) {
       lastError = e;
-      const last = i === endpoints.length - 1;
-      if (last || isAbortError(e) || !(ep.mirror || failsOver(e))) throw e;
+      // Only the registry's own failures can end the walk early; the registry is last.
+      if (i === endpoints.length - 1 || isAbortError(e)) throw e;
+      if (!ep.mirror && !failsOver(e) && !isInsecureFirst(ep, endpoints[i + 1])) throw e;
+      if (ep.mirror && isRetryableNetworkError(e)) ctx.routes.markDown(ep);
       if (e instanceof DigestMismatchError && digest) ctx.routes.distrust(digest);
     }
   }

@@ -81,6 +81,8 @@ export class Routes {
   /** digest -> endpoints (mirrors) that were asked for its bytes / that served wrong bytes. */
   private readonly served = new Map<string, Set<string>>();
   private readonly distrusted = new Map<string, Set<string>>();
+  /** Mirror origins that could not be reached: skipped for the rest of the client's life. */
+  private readonly down = new Set<string>();
 
   constructor(private readonly options: RoutingOptions = {}) {
     for (const [k, v] of Object.entries(options.mirrors ?? {}))
@@ -168,7 +170,7 @@ export class Routes {
       if (seen.has(key)) return false;
       seen.add(key);
       // The registry itself is never skipped: it is the last word, and verification still holds.
-      return !(ep.mirror && bad?.has(key));
+      return !(ep.mirror && (bad?.has(key) || this.down.has(ep.origin)));
     });
   }
 
@@ -205,6 +207,11 @@ export class Routes {
     const configured = this.tlsByOrigin.get(origin);
     if (!fromCerts && !configured) return undefined;
     return { ...fromCerts, ...configured };
+  }
+
+  /** A mirror refused connections or timed out (after the retries): stop asking it. */
+  markDown(ep: Endpoint): void {
+    if (ep.mirror) this.down.add(ep.origin);
   }
 
   /** Note that `ep` was asked for bytes of `digest` (only mirrors are remembered). */
