@@ -1,7 +1,9 @@
 /** `chunkpull pull REF`: pulls an image into the store, fetching only what the store lacks. */
 import { UsageError } from "../errors.js";
 import { type PullResult, pull } from "../pull/pull.js";
+import { parseReference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
+import { loadRegistryConfig, qualifyReference } from "../registry/config/index.js";
 import { warm } from "../registry/warm.js";
 import { parse, str } from "./args.js";
 
@@ -52,10 +54,15 @@ export async function pullCommand(args: string[]): Promise<number> {
       : {}),
     ...(str(values, "hosts-dir") !== undefined ? { hostsDir: str(values, "hosts-dir") } : {}),
   };
+  // --creds are for the image's registry only: a mirror gets the credentials stored for its
+  // own host, never these.
+  const registry = parseReference(
+    qualifyReference(positionals[0]!, loadRegistryConfig(registryConfig).registriesConf),
+  ).registry;
   const client = createRegistryClient({
     ...registryConfig,
     ...(values["plain-http"] === true ? { plainHttp: true } : {}),
-    ...(credentials ? { credentials } : {}),
+    ...(credentials ? { credentials: { [registry]: credentials } } : {}),
   });
   try {
     if (values.prefetch === true) {
