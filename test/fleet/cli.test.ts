@@ -116,4 +116,40 @@ describe("chunkpull pull with fleet configuration (CLI)", () => {
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /missing\.conf/);
   });
+
+  test("--creds are sent to the image's registry, never to a mirror", async () => {
+    const users = { alice: "s3cret" };
+    const lockedOrigin = await startMockRegistry({ auth: { kind: "basic", users } });
+    const lockedMirror = await startMockRegistry({ auth: { kind: "basic", users } });
+    try {
+      await pushTo(lockedOrigin, "fleet/app", "v1", images.v1);
+      await pushTo(lockedMirror, "fleet/app", "v1", images.v1);
+      const conf = join(dir, "locked.conf");
+      await writeFile(
+        conf,
+        `[[registry]]\nprefix = "${lockedOrigin.host}"\n\n[[registry.mirror]]\nlocation = "${lockedMirror.host}"\n`,
+      );
+      const r = await cli([
+        "pull",
+        `${lockedOrigin.host}/fleet/app:v1`,
+        "--registries-conf",
+        conf,
+        "--creds",
+        "alice:s3cret",
+        "--json",
+        "--store",
+        join(dir, "store4"),
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const result = JSON.parse(r.stdout) as PullResult;
+      for (const l of result.layers) assert.equal(l.servedBy, lockedOrigin.host);
+      const mirrorAuth = lockedMirror
+        .stats()
+        .requests.filter((q) => q.kind !== "ping" && q.status === 200);
+      assert.deepEqual(mirrorAuth, [], "the mirror never accepted a request");
+    } finally {
+      await lockedOrigin.close();
+      await lockedMirror.close();
+    }
+  });
 });
