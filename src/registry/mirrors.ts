@@ -92,86 +92,113 @@ export class Routes {
   /** Endpoints to try for `registry/repository`, best first; the registry itself is last. */
   endpoints(registry: string, repository: string, lookup: Lookup, digest?: string): Endpoint[] {
     const r = normalizeRegistry(registry);
-    const plain = this.options.plainHttp;
-    const out: Endpoint[] = [];
-    const add = (ep: Endpoint, tls?: TlsOptions) => {
-      if (tls) this.tlsByOrigin.set(ep.origin, { ...this.tlsByOrigin.get(ep.origin), ...tls });
-      out.push(ep);
-    };
-    for (const m of this.legacy.get(r) ?? [])
-      add({ origin: originFor(m, plain), apiRoot: "/v2", repository, mirror: true });
-
-    let origin: Endpoint = {
-      origin: originFor(registryEndpoint(r), plain),
-      apiRoot: "/v2",
-      repository,
-      mirror: false,
-    };
-    let relocated = false;
-    const name = `${r}/${repository}`;
-    const conf = this.options.registriesConf
-      ? findRegistry(this.options.registriesConf, name)
-      : undefined;
-    if (conf) {
-      if (conf.blocked) throw new BlockedRegistryError(name, conf.prefix);
-      const wildcard = conf.prefix.startsWith("*.");
-      // A matched prefix is replaced by the location; under a wildcard the name stays and a
-      // mirror location takes the place of the host.
-      const rename = (location: string | undefined) => {
-        const where = splitLocation(
-          wildcard
-            ? location === undefined
-              ? name
-              : `${location}/${repository}`
-            : (location ?? conf.location) + name.slice(conf.prefix.length),
-        );
-        return { host: where.host, repository: where.path || repository };
-      };
-      for (const m of conf.mirrors) {
-        if (lookup === "tag" && m.pullFromMirror === "digest-only") continue;
-        const at = rename(m.location);
-        for (const e of this.schemes(at.host, m.insecure))
-          add({ ...e.ep, repository: at.repository, mirror: true }, e.tls);
-      }
-      if (!wildcard && conf.location !== conf.prefix) relocated = true;
-      const at = rename(undefined);
-      const schemes = this.schemes(at.host, conf.insecure);
-      // An insecure registry is tried over TLS without verification first, then plain HTTP.
-      for (const e of schemes.slice(0, -1))
-        add({ ...e.ep, repository: at.repository, mirror: false }, e.tls);
-      const last = schemes[schemes.length - 1]!;
-      if (last.tls) this.tlsByOrigin.set(last.ep.origin, last.tls);
-      origin = { ...last.ep, repository: at.repository, mirror: false };
+    const mirrors: Endpoint[] = [];
+    for (const m of this.legacy.get(r) ?? []) {
+      const origin = originFor(m, this.options.plainHttp);
+      mirrors.push({ origin, apiRoot: "/v2", repository, mirror: true });
     }
-
-    const hosts = this.hostsFor(r);
-    if (hosts) {
-      for (const h of hosts.hosts) {
-        if (lookup === "tag" ? !h.resolve : !h.pull) continue;
-        add({ origin: h.origin, apiRoot: h.apiRoot, repository, mirror: true }, h.tls);
-      }
-      if (hosts.server && !relocated)
-        origin = {
-          origin: hosts.server.origin,
-          apiRoot: hosts.server.apiRoot,
-          repository,
-          mirror: false,
-        };
-      const serverTls = { ...hosts.serverTls, ...hosts.server?.tls };
-      if (Object.keys(serverTls).length > 0 && !relocated)
-        this.tlsByOrigin.set(origin.origin, serverTls);
-    }
-    out.push(origin);
+    const fromConf = this.fromRegistriesConf(r, repository, lookup);
+    mirrors.push(...fromConf.mirrors);
+    const fromHosts = this.fromHostsToml(r, repository, lookup);
+    mirrors.push(...fromHosts.mirrors);
+    const registryEndpoints = fromConf.registry ?? [
+      fromHosts.origin ?? {
+        origin: originFor(registryEndpoint(r), this.options.plainHttp),
+        apiRoot: "/v2",
+        repository,
+        mirror: false,
+      },
+    ];
+    const origin = registryEndpoints[registryEndpoints.length - 1]!;
 
     const bad = digest ? this.distrusted.get(digest) : undefined;
-    const seen = new Set<string>();
-    return out.filter((ep) => {
+    // A mirror that is the registry itself is the registry: it keeps its last place.
+    const seen = new Set<string>([endpointKey(origin)]);
+    const usable = mirrors.filter((ep) => {
       const key = endpointKey(ep);
       if (seen.has(key)) return false;
       seen.add(key);
-      // The registry itself is never skipped: it is the last word, and verification still holds.
       return !(ep.mirror && (bad?.has(key) || this.down.has(ep.origin)));
     });
+    // The registry itself is never skipped: it is the last word, and verification still holds.
+    return [...usable, ...registryEndpoints];
+  }
+
+  /** Record TLS settings for an origin (merged with earlier ones). */
+  private setTls(origin: string, tls: TlsOptions | undefined): void {
+    if (tls && Object.keys(tls).length > 0)
+      this.tlsByOrigin.set(origin, { ...this.tlsByOrigin.get(origin), ...tls });
+  }
+
+  /**
+   * registries.conf: blocked registries throw; mirrors (tags only from those allowed); the
+   * registry's own endpoints when `location` relocates it or it is insecure (its unverified
+   * TLS attempt, then plain HTTP).
+   */
+  private fromRegistriesConf(
+    registry: string,
+    repository: string,
+    lookup: Lookup,
+  ): { mirrors: Endpoint[]; registry?: Endpoint[] } {
+    const name = `${registry}/${repository}`;
+    const conf = this.options.registriesConf
+      ? findRegistry(this.options.registriesConf, name)
+      : undefined;
+    if (!conf) return { mirrors: [] };
+    if (conf.blocked) throw new BlockedRegistryError(name, conf.prefix);
+    const wildcard = conf.prefix.startsWith("*.");
+    // A matched prefix is replaced by the location; under a wildcard the name stays and a
+    // mirror location takes the place of the host.
+    const rename = (location: string | undefined) => {
+      const where = splitLocation(
+        wildcard
+          ? location === undefined
+            ? name
+            : `${location}/${repository}`
+          : (location ?? conf.location) + name.slice(conf.prefix.length),
+      );
+      return { host: where.host, repository: where.path || repository };
+    };
+    const mirrors: Endpoint[] = [];
+    for (const m of conf.mirrors) {
+      if (lookup === "tag" && m.pullFromMirror === "digest-only") continue;
+      const at = rename(m.location);
+      for (const e of this.schemes(at.host, m.insecure)) {
+        this.setTls(e.ep.origin, e.tls);
+        mirrors.push({ ...e.ep, repository: at.repository, mirror: true });
+      }
+    }
+    const at = rename(undefined);
+    const own = this.schemes(at.host, conf.insecure).map((e) => {
+      this.setTls(e.ep.origin, e.tls);
+      return { ...e.ep, repository: at.repository, mirror: false };
+    });
+    // Without a relocation the registry stays where it is (hosts.toml `server` may still move it).
+    const relocated = !wildcard && conf.location !== conf.prefix;
+    return relocated || conf.insecure ? { mirrors, registry: own } : { mirrors };
+  }
+
+  /** hosts.toml: hosts with the capability for this lookup, and the `server` with its TLS. */
+  private fromHostsToml(
+    registry: string,
+    repository: string,
+    lookup: Lookup,
+  ): { mirrors: Endpoint[]; origin?: Endpoint } {
+    const hosts = this.hostsFor(registry);
+    if (!hosts) return { mirrors: [] };
+    const mirrors: Endpoint[] = [];
+    for (const h of hosts.hosts) {
+      if (lookup === "tag" ? !h.resolve : !h.pull) continue;
+      this.setTls(h.origin, h.tls);
+      mirrors.push({ origin: h.origin, apiRoot: h.apiRoot, repository, mirror: true });
+    }
+    const server = hosts.server
+      ? { origin: hosts.server.origin, apiRoot: hosts.server.apiRoot, repository, mirror: false }
+      : undefined;
+    const serverOrigin =
+      server?.origin ?? originFor(registryEndpoint(registry), this.options.plainHttp);
+    this.setTls(serverOrigin, { ...hosts.serverTls, ...hosts.server?.tls });
+    return server ? { mirrors, origin: server } : { mirrors };
   }
 
   private schemes(location: string, insecure: boolean): Array<{ ep: Endpoint; tls?: TlsOptions }> {
