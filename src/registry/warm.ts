@@ -10,14 +10,8 @@ import type { Digest } from "../digest.js";
 import type { Platform } from "../oci/types.js";
 import { parseReference } from "../reference.js";
 import { createRegistryClient, type RegistryClient, type RegistryClientOptions } from "./client.js";
-import {
-  busiestHost,
-  type HostCount,
-  hostCount,
-  type Meter,
-  newMeter,
-  withMeter,
-} from "./meter.js";
+import { type HostCount, hostCount, type Meter, newMeter, withMeter } from "./meter.js";
+import { pastUntrustedMirrors } from "./mirror-attempts.js";
 
 export interface WarmOptions {
   /** Use this client (with its mirrors configuration) instead of creating one. */
@@ -70,27 +64,22 @@ export async function warm(reference: string, options: WarmOptions = {}): Promis
               digest: d.digest,
               size: d.size,
             };
-            for (;;) {
-              try {
-                await withMeter(meter, async () => {
-                  const stream = await client.openBlob(blob, { signal: options.signal });
-                  // Reading to the end is the point (the cache stores what it streamed); the
-                  // verifying stream fails here when the bytes do not match the digest.
-                  for await (const _ of stream) {
-                    // dropped
-                  }
-                });
-                break;
-              } catch (e) {
-                // Wrong bytes from a mirror: leave it out for this blob and read it elsewhere.
-                if (options.signal?.aborted || !client.distrustMirrors(d.digest)) throw e;
-              }
-            }
+            // Wrong bytes from a mirror: it is left out for this blob, which is read elsewhere.
+            const { servedBy } = await withMeter(meter, () =>
+              pastUntrustedMirrors(client, d.digest, meter, options.signal, async () => {
+                const stream = await client.openBlob(blob, { signal: options.signal });
+                // Reading to the end is the point (the cache stores what it streamed); the
+                // verifying stream fails here when the bytes do not match the digest.
+                for await (const _ of stream) {
+                  // dropped
+                }
+              }),
+            );
             addMeter(total, meter);
             return {
               digest: d.digest,
               size: d.size,
-              host: busiestHost(meter.hosts),
+              host: servedBy,
               bytesFetched: meter.bytesReceived,
             };
           }),
