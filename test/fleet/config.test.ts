@@ -115,6 +115,16 @@ describe("registries.conf", () => {
     assert.equal(qualifyReference("app", { registries: [], sources: [] }), "app");
   });
 
+  it("reads the version 1 format older systems still ship", () => {
+    const v1 = parseRegistriesConf(
+      '[registries.search]\nregistries = ["quay.io", "docker.io"]\n[registries.insecure]\nregistries = ["lan.example:5000"]\n[registries.block]\nregistries = ["evil.example"]\n',
+      "/v1.conf",
+    );
+    assert.deepEqual(v1.unqualifiedSearchRegistries, ["quay.io", "docker.io"]);
+    assert.equal(findRegistry(v1, "lan.example:5000/a")?.insecure, true);
+    assert.equal(findRegistry(v1, "evil.example/a")?.blocked, true);
+  });
+
   it("rejects malformed files with the file and key named", () => {
     const bad = (text: string, re: RegExp) =>
       assert.throws(
@@ -126,7 +136,7 @@ describe("registries.conf", () => {
         },
       );
     bad("[[registry]\n", /\/x\.conf: invalid TOML/);
-    bad('[registries.search]\nregistries = ["a"]\n', /version 1 format/);
+    bad("[registries.search]\nregistries = 3\n", /\[registries.search\] needs a "registries" list/);
     bad(
       '[[registry]]\nprefix = "a"\n[[registry.mirror]]\nlocation = "m"\npull-from-mirror = "some"\n',
       /pull-from-mirror/,

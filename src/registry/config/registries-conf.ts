@@ -121,9 +121,7 @@ export function parseRegistriesConf(text: string, path: string): RegistriesConf 
     throw new FormatError(`${path}: invalid TOML (${(e as Error).message.split("\n")[0]})`);
   }
   if (doc.registries !== undefined && !Array.isArray(doc.registries))
-    throw new FormatError(
-      `${path}: version 1 format ([registries.search] ...) is not supported; use version 2 ([[registry]])`,
-    );
+    return fromVersion1(doc.registries, path);
   const search = doc["unqualified-search-registries"];
   if (search !== undefined && (!Array.isArray(search) || search.some((s) => typeof s !== "string")))
     throw new FormatError(`${path}: "unqualified-search-registries" must be an array of strings`);
@@ -132,6 +130,44 @@ export function parseRegistriesConf(text: string, path: string): RegistriesConf 
       parseRegistry(r, `${path} [[registry]] ${i + 1}`),
     ),
     ...(search === undefined ? {} : { unqualifiedSearchRegistries: search as string[] }),
+    sources: [path],
+  };
+}
+
+/**
+ * Version 1 (`[registries.search]`, `[registries.insecure]`, `[registries.block]`, each with a
+ * `registries` list), as older distributions still ship it: mapped onto version 2.
+ */
+function fromVersion1(v1: unknown, path: string): RegistriesConf {
+  if (typeof v1 !== "object" || v1 === null)
+    throw new FormatError(`${path}: "registries" must be a table`);
+  const list = (key: string): string[] => {
+    const t = (v1 as Table)[key];
+    if (t === undefined) return [];
+    const r = typeof t === "object" && t !== null ? (t as Table).registries : undefined;
+    if (!Array.isArray(r) || r.some((x) => typeof x !== "string"))
+      throw new FormatError(`${path}: [registries.${key}] needs a "registries" list of strings`);
+    return (r as string[]).map((x) => stripScheme(x, path));
+  };
+  const search = list("search");
+  const byHost = new Map<string, ConfRegistry>();
+  const entry = (host: string): ConfRegistry => {
+    const e = byHost.get(host) ?? {
+      prefix: host,
+      location: host,
+      insecure: false,
+      blocked: false,
+      mirrors: [],
+      mirrorByDigestOnly: false,
+    };
+    byHost.set(host, e);
+    return e;
+  };
+  for (const h of list("insecure")) entry(h).insecure = true;
+  for (const h of list("block")) entry(h).blocked = true;
+  return {
+    registries: [...byHost.values()],
+    ...(search.length > 0 ? { unqualifiedSearchRegistries: search } : {}),
     sources: [path],
   };
 }
