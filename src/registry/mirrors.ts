@@ -7,6 +7,7 @@
  * served bytes of a blob which then failed verification is distrusted for that blob, so a retry
  * goes to the next endpoint.
  */
+import { rootCertificates } from "node:tls";
 import { UsageError } from "../errors.js";
 import { isLoopbackHost, normalizeRegistry, registryEndpoint } from "../reference.js";
 import { readCertsDir } from "./config/certs-d.js";
@@ -233,7 +234,10 @@ export class Routes {
       : undefined;
     const configured = this.tlsByOrigin.get(origin);
     if (!fromCerts && !configured) return undefined;
-    return { ...fromCerts, ...configured };
+    const tls: TlsOptions = { ...fromCerts, ...configured };
+    // Extra CAs are trusted in addition to the system's, as docker and containerd do.
+    if (tls.ca !== undefined) tls.ca = [...rootCertificates, ...[tls.ca].flat()];
+    return tls;
   }
 
   /** A mirror refused connections or timed out (after the retries): stop asking it. */
