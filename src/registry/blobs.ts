@@ -36,25 +36,19 @@ export async function openBlobStream(
 ): Promise<Readable> {
   const subject = blobSubject(blob);
   let origin: Endpoint | undefined;
-  const first = await withOrigins(
-    ctx,
-    blob,
-    "digest",
-    async (o) => {
-      const res = await requestBlob(ctx, o, blob, {}, options.signal);
-      if (res.status !== 200) throw await responseError(res, subject);
-      const length = header(res, "content-length");
-      if (length !== undefined && blob.size !== undefined && Number(length) !== blob.size) {
-        res.abort();
-        throw new FormatError(
-          `${subject}: server announces ${length} bytes, the descriptor says ${blob.size}`,
-        );
-      }
-      origin = o;
-      return res;
-    },
-    blob.digest,
-  );
+  const first = await withOrigins(ctx, blob, "digest", blob.digest, async (o) => {
+    const res = await requestBlob(ctx, o, blob, {}, options.signal);
+    if (res.status !== 200) throw await responseError(res, subject);
+    const length = header(res, "content-length");
+    if (length !== undefined && blob.size !== undefined && Number(length) !== blob.size) {
+      res.abort();
+      throw new FormatError(
+        `${subject}: server announces ${length} bytes, the descriptor says ${blob.size}`,
+      );
+    }
+    origin = o;
+    return res;
+  });
   const source = resumingBody(ctx, origin!, blob, first, options.signal);
   if (options.noVerify) return source;
   const verifier = new VerifyingStream(blob.digest, blob.size, subject);

@@ -89,8 +89,8 @@ export async function withOrigins<T>(
   ctx: RegistryContext,
   repo: RepositoryRef,
   lookup: Lookup,
+  digest: string | undefined,
   attempt: (ep: Endpoint) => Promise<T>,
-  digest?: string,
 ): Promise<T> {
   const endpoints = ctx.routes.endpoints(repo.registry, repo.repository, lookup, digest);
   let lastError: unknown;

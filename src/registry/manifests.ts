@@ -59,58 +59,48 @@ export async function getManifest(
   const subject = describeRef(repo, ref);
   const lookup = isDigest(ref) ? "digest" : "tag";
   const digestRef = isDigest(ref) ? ref : undefined;
-  return withOrigins(
-    ctx,
-    repo,
-    lookup,
-    async (ep) => {
-      const url = endpointUrl(ep, `manifests/${ref}`);
-      const res = await ctx.send({
-        method: "GET",
-        url,
-        headers: { accept: MANIFEST_ACCEPT.join(", ") },
-        scope: repositoryScope(ep.repository),
-        signal: options.signal,
-      });
-      if (res.status !== 200) throw await responseError(res, subject);
-      const limit = options.size ?? MAX_MANIFEST_BYTES;
-      if (limit > MAX_MANIFEST_BYTES)
-        throw new LimitExceededError(
-          `${subject}: descriptor size ${limit} exceeds ${MAX_MANIFEST_BYTES} bytes`,
-        );
-      let bytes: Buffer;
-      try {
-        bytes = await res.bytes(limit);
-      } catch (e) {
-        if (e instanceof LimitExceededError && options.size !== undefined) {
-          throw new FormatError(`${subject}: larger than the descriptor size ${options.size}`);
-        }
-        throw e;
+  return withOrigins(ctx, repo, lookup, digestRef, async (ep) => {
+    const url = endpointUrl(ep, `manifests/${ref}`);
+    const res = await ctx.send({
+      method: "GET",
+      url,
+      headers: { accept: MANIFEST_ACCEPT.join(", ") },
+      scope: repositoryScope(ep.repository),
+      signal: options.signal,
+    });
+    if (res.status !== 200) throw await responseError(res, subject);
+    const limit = options.size ?? MAX_MANIFEST_BYTES;
+    if (limit > MAX_MANIFEST_BYTES)
+      throw new LimitExceededError(
+        `${subject}: descriptor size ${limit} exceeds ${MAX_MANIFEST_BYTES} bytes`,
+      );
+    let bytes: Buffer;
+    try {
+      bytes = await res.bytes(limit);
+    } catch (e) {
+      if (e instanceof LimitExceededError && options.size !== undefined) {
+        throw new FormatError(`${subject}: larger than the descriptor size ${options.size}`);
       }
-      if (options.size !== undefined && bytes.length !== options.size) {
-        throw new FormatError(`${subject}: ${bytes.length} bytes, descriptor says ${options.size}`);
-      }
-      const expected = isDigest(ref) ? ref : undefined;
-      const digest = digestOf(bytes, expected ? algorithmOf(expected) : "sha256");
-      if (expected && digest !== expected) throw new DigestMismatchError(subject, expected, digest);
-      const claimed = header(res, "docker-content-digest");
-      if (claimed && isDigest(claimed)) {
-        const actual =
-          algorithmOf(claimed) === algorithmOf(digest)
-            ? digest
-            : digestOf(bytes, algorithmOf(claimed));
-        if (actual !== claimed)
-          throw new DigestMismatchError(
-            `${subject} (Docker-Content-Digest header)`,
-            claimed,
-            actual,
-          );
-      }
-      const document = parseManifestDocument(bytes, header(res, "content-type"), subject);
-      return { digest, mediaType: document.mediaType, bytes, document };
-    },
-    digestRef,
-  );
+      throw e;
+    }
+    if (options.size !== undefined && bytes.length !== options.size) {
+      throw new FormatError(`${subject}: ${bytes.length} bytes, descriptor says ${options.size}`);
+    }
+    const expected = isDigest(ref) ? ref : undefined;
+    const digest = digestOf(bytes, expected ? algorithmOf(expected) : "sha256");
+    if (expected && digest !== expected) throw new DigestMismatchError(subject, expected, digest);
+    const claimed = header(res, "docker-content-digest");
+    if (claimed && isDigest(claimed)) {
+      const actual =
+        algorithmOf(claimed) === algorithmOf(digest)
+          ? digest
+          : digestOf(bytes, algorithmOf(claimed));
+      if (actual !== claimed)
+        throw new DigestMismatchError(`${subject} (Docker-Content-Digest header)`, claimed, actual);
+    }
+    const document = parseManifestDocument(bytes, header(res, "content-type"), subject);
+    return { digest, mediaType: document.mediaType, bytes, document };
+  });
 }
 
 export interface ManifestHead {
@@ -132,7 +122,7 @@ export async function headManifest(
 ): Promise<ManifestHead> {
   const subject = describeRef(repo, ref);
   const lookup = isDigest(ref) ? "digest" : "tag";
-  const viaHead = await withOrigins(ctx, repo, lookup, async (ep) => {
+  const viaHead = await withOrigins(ctx, repo, lookup, undefined, async (ep) => {
     const res = await ctx.send({
       method: "HEAD",
       url: endpointUrl(ep, `manifests/${ref}`),
@@ -166,22 +156,16 @@ export async function getSmallBlob(
   const subject = `blob ${blob.registry}/${blob.repository}@${blob.digest}`;
   if (blob.size !== undefined && blob.size > limit)
     throw new LimitExceededError(`${subject}: size ${blob.size} exceeds ${limit} bytes`);
-  return withOrigins(
-    ctx,
-    blob,
-    "digest",
-    async (ep) => {
-      const res = await requestBlob(ctx, ep, blob, {}, signal);
-      if (res.status !== 200) throw await responseError(res, subject);
-      const bytes = await res.bytes(blob.size ?? limit);
-      if (blob.size !== undefined && bytes.length !== blob.size)
-        throw new FormatError(`${subject}: ${bytes.length} bytes, descriptor says ${blob.size}`);
-      const actual = digestOf(bytes, algorithmOf(blob.digest));
-      if (actual !== blob.digest) throw new DigestMismatchError(subject, blob.digest, actual);
-      return bytes;
-    },
-    blob.digest,
-  );
+  return withOrigins(ctx, blob, "digest", blob.digest, async (ep) => {
+    const res = await requestBlob(ctx, ep, blob, {}, signal);
+    if (res.status !== 200) throw await responseError(res, subject);
+    const bytes = await res.bytes(blob.size ?? limit);
+    if (blob.size !== undefined && bytes.length !== blob.size)
+      throw new FormatError(`${subject}: ${bytes.length} bytes, descriptor says ${blob.size}`);
+    const actual = digestOf(bytes, algorithmOf(blob.digest));
+    if (actual !== blob.digest) throw new DigestMismatchError(subject, blob.digest, actual);
+    return bytes;
+  });
 }
 
 export interface ResolvedImage {

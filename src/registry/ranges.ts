@@ -345,7 +345,7 @@ export async function fetchRangesStreaming(
     if (ranges[i]!.length === 0) await onRange(i, Buffer.alloc(0));
   const job = new RangeJob(ctx, blob, ranges, onRange, options.signal);
   if (job.missing.size === 0) return;
-  await withOrigins(ctx, blob, "digest", (origin) => job.run(origin), blob.digest);
+  await withOrigins(ctx, blob, "digest", blob.digest, (origin) => job.run(origin));
 }
 
 /** Fetch the ranges; returns one buffer per range, in request order, each exactly `length` bytes. */
