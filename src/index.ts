@@ -39,6 +39,7 @@ export type {
 } from "./pull/types.js";
 export { parseReference, type Reference } from "./reference.js";
 export {
+  type ClientStats,
   createRegistryClient,
   RegistryClient,
   type RegistryClientOptions,
@@ -50,6 +51,30 @@ export {
   type RegistriesConf,
   type RegistryConfigOptions,
 } from "./registry/config/index.js";
+export {
+  NetworkError,
+  NotFoundError,
+  PlatformNotFoundError,
+  ProtocolError,
+  RangeNotSatisfiableError,
+  RangeResponseError,
+  RangesFailedError,
+  RateLimitedError,
+  RegistryError,
+  TimeoutError,
+  type TimeoutKind,
+  TlsError,
+  UnauthorizedError,
+} from "./registry/errors.js";
+export {
+  compose,
+  type HttpRequest,
+  type HttpResponse,
+  type Layer,
+  type Send,
+} from "./registry/http.js";
 export { BlockedRegistryError } from "./registry/mirrors.js";
+export type { RetryOptions } from "./registry/retry.js";
+export { DEFAULT_TIMEOUTS, type TimeoutOptions } from "./registry/timeouts.js";
 export { type WarmedBlob, type WarmOptions, type WarmResult, warm } from "./registry/warm.js";
 export { openStore, Store } from "./store/index.js";

@@ -25,6 +25,7 @@ export async function pullCommand(args: string[]): Promise<number> {
       quiet: { type: "boolean", short: "q" },
       strict: { type: "boolean" },
       "oci-layout": { type: "string" },
+      timeout: { type: "string" },
       "registries-conf": { type: "string" },
       "hosts-dir": { type: "string" },
       prefetch: { type: "boolean" },
@@ -45,6 +46,11 @@ export async function pullCommand(args: string[]): Promise<number> {
   const concurrency = concurrencyText === undefined ? undefined : Number(concurrencyText);
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
     throw new UsageError("--concurrency must be a positive integer");
+  }
+  const timeoutText = str(values, "timeout");
+  const timeoutSeconds = timeoutText === undefined ? undefined : Number(timeoutText);
+  if (timeoutSeconds !== undefined && !(Number.isFinite(timeoutSeconds) && timeoutSeconds > 0)) {
+    throw new UsageError("--timeout must be a positive number of seconds");
   }
   const json = values.json === true;
   const quiet = values.quiet === true || json;
@@ -67,7 +73,12 @@ export async function pullCommand(args: string[]): Promise<number> {
   try {
     if (values.prefetch === true) {
       // Fill the pull-through cache with one full GET per blob before asking it for ranges.
-      const warmed = await warm(positionals[0]!, { client });
+      const warmed = await warm(positionals[0]!, {
+        client,
+        ...(timeoutSeconds !== undefined
+          ? { signal: AbortSignal.timeout(Math.round(timeoutSeconds * 1000)) }
+          : {}),
+      });
       if (!quiet)
         process.stderr.write(
           `prefetched ${warmed.blobs.length} blob(s), ${warmed.bytesFetched} bytes from ${[...new Set(warmed.blobs.map((b) => b.host))].join(", ")}\n`,
@@ -76,6 +87,7 @@ export async function pullCommand(args: string[]): Promise<number> {
     return await pullWith(client, positionals[0]!, values, {
       verify,
       concurrency,
+      timeoutSeconds,
       json,
       quiet,
     });
@@ -88,9 +100,15 @@ async function pullWith(
   client: RegistryClient,
   reference: string,
   values: Parsed,
-  o: { verify: "diff-id" | "toc"; concurrency: number | undefined; json: boolean; quiet: boolean },
+  o: {
+    verify: "diff-id" | "toc";
+    concurrency: number | undefined;
+    timeoutSeconds: number | undefined;
+    json: boolean;
+    quiet: boolean;
+  },
 ): Promise<number> {
-  const { verify, concurrency, json, quiet } = o;
+  const { verify, concurrency, timeoutSeconds, json, quiet } = o;
   const result: PullResult = await pull(reference, {
     client,
     store: str(values, "store"),
@@ -99,6 +117,7 @@ async function pullWith(
     concurrency,
     strictFormat: values.strict === true,
     ociLayout: str(values, "oci-layout"),
+    ...(timeoutSeconds !== undefined ? { timeoutMs: Math.round(timeoutSeconds * 1000) } : {}),
     onProgress: quiet ? undefined : (e) => process.stderr.write(`${e.message}\n`),
   });
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -8,7 +8,7 @@ import type { Digest } from "../digest.js";
 import { DigestMismatchError } from "../errors.js";
 import { repositoryScope } from "./auth/challenge.js";
 import type { CapabilityStore } from "./capabilities.js";
-import { NotFoundError, RegistryError } from "./errors.js";
+import { NetworkError, NotFoundError, RangesFailedError, RegistryError } from "./errors.js";
 import { displayUrl, type HttpResponse, header, isAbortError, type Send } from "./http.js";
 import {
   type Endpoint,
@@ -70,10 +70,16 @@ function isInsecureFirst(ep: Endpoint, next: Endpoint | undefined): boolean {
   return next !== undefined && !next.mirror && ep.origin.startsWith("https:");
 }
 
-/** Is this failure from the registry itself worth trying the next endpoint for? */
+/**
+ * Is this failure of the registry itself worth trying the next endpoint for? Any transport
+ * failure is (refused, reset, timed out, TLS, not HTTP, range requests that kept failing), even
+ * once the retry policy has given up on that origin. (Mirrors are passed over on any failure.)
+ */
 function failsOver(e: unknown): boolean {
   return (
     e instanceof NotFoundError ||
+    e instanceof NetworkError ||
+    e instanceof RangesFailedError ||
     isRetryableNetworkError(e) ||
     (e instanceof RegistryError && (e.status ?? 0) >= 500)
   );
@@ -104,7 +110,8 @@ export async function withOrigins<T>(
       // Only the registry's own failures can end the walk early; the registry is last.
       if (i === endpoints.length - 1 || isAbortError(e)) throw e;
       if (!ep.mirror && !failsOver(e) && !isInsecureFirst(ep, endpoints[i + 1])) throw e;
-      if (ep.mirror && isRetryableNetworkError(e)) ctx.routes.markDown(ep);
+      if (ep.mirror && (e instanceof NetworkError || isRetryableNetworkError(e)))
+        ctx.routes.markDown(ep);
       if (e instanceof DigestMismatchError && digest) ctx.routes.distrust(digest);
     }
   }
@@ -133,6 +140,7 @@ export async function requestBlob(
       headers: h,
       signal,
       targetScope: repositoryScope(ep.repository),
+      resumable: true,
     });
     if (res.status !== 401 && res.status !== 403) return checkIdentity(res, blob);
     await res.dump();
@@ -145,6 +153,7 @@ export async function requestBlob(
     headers: h,
     signal,
     scope: repositoryScope(ep.repository),
+    resumable: true,
   });
   if (res.redirected && res.url.origin !== ep.origin && res.status !== 401 && res.status !== 403)
     ctx.storageUrls.set(key, res.url);
