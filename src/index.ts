@@ -45,6 +45,13 @@ export {
   type RegistryClientOptions,
 } from "./registry/client.js";
 export {
+  loadRegistryConfig,
+  parseHostsToml,
+  parseRegistriesConf,
+  type RegistriesConf,
+  type RegistryConfigOptions,
+} from "./registry/config/index.js";
+export {
   NetworkError,
   NotFoundError,
   PlatformNotFoundError,
@@ -66,6 +73,8 @@ export {
   type Layer,
   type Send,
 } from "./registry/http.js";
+export { BlockedRegistryError } from "./registry/mirrors.js";
 export type { RetryOptions } from "./registry/retry.js";
 export { DEFAULT_TIMEOUTS, type TimeoutOptions } from "./registry/timeouts.js";
+export { type WarmedBlob, type WarmOptions, type WarmResult, warm } from "./registry/warm.js";
 export { openStore, Store } from "./store/index.js";

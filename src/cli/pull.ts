@@ -1,7 +1,14 @@
 /** `chunkpull pull REF`: pulls an image into the store, fetching only what the store lacks. */
 import { UsageError } from "../errors.js";
 import { type PullResult, pull } from "../pull/pull.js";
+import { parseReference } from "../reference.js";
+import { createRegistryClient, type RegistryClient } from "../registry/client.js";
+import { loadRegistryConfig, qualifyReference } from "../registry/config/index.js";
+import { warm } from "../registry/warm.js";
 import { parse, str } from "./args.js";
+
+type Parsed = Parameters<typeof str>[0];
+
 import { renderPullSummary } from "./render.js";
 
 export async function pullCommand(args: string[]): Promise<number> {
@@ -19,6 +26,9 @@ export async function pullCommand(args: string[]): Promise<number> {
       strict: { type: "boolean" },
       "oci-layout": { type: "string" },
       timeout: { type: "string" },
+      "registries-conf": { type: "string" },
+      "hosts-dir": { type: "string" },
+      prefetch: { type: "boolean" },
     },
     ["REF"],
   );
@@ -44,11 +54,65 @@ export async function pullCommand(args: string[]): Promise<number> {
   }
   const json = values.json === true;
   const quiet = values.quiet === true || json;
-  const result: PullResult = await pull(positionals[0]!, {
+  const registryConfig = {
+    ...(str(values, "registries-conf") !== undefined
+      ? { registriesConf: str(values, "registries-conf") }
+      : {}),
+    ...(str(values, "hosts-dir") !== undefined ? { hostsDir: str(values, "hosts-dir") } : {}),
+  };
+  // --creds are for the image's registry only: a mirror gets the credentials stored for its
+  // own host, never these.
+  const registry = parseReference(
+    qualifyReference(positionals[0]!, loadRegistryConfig(registryConfig).registriesConf),
+  ).registry;
+  const client = createRegistryClient({
+    ...registryConfig,
+    ...(values["plain-http"] === true ? { plainHttp: true } : {}),
+    ...(credentials ? { credentials: { [registry]: credentials } } : {}),
+  });
+  try {
+    if (values.prefetch === true) {
+      // Fill the pull-through cache with one full GET per blob before asking it for ranges.
+      const warmed = await warm(positionals[0]!, {
+        client,
+        ...(timeoutSeconds !== undefined
+          ? { signal: AbortSignal.timeout(Math.round(timeoutSeconds * 1000)) }
+          : {}),
+      });
+      if (!quiet)
+        process.stderr.write(
+          `prefetched ${warmed.blobs.length} blob(s), ${warmed.bytesFetched} bytes from ${[...new Set(warmed.blobs.map((b) => b.host))].join(", ")}\n`,
+        );
+    }
+    return await pullWith(client, positionals[0]!, values, {
+      verify,
+      concurrency,
+      timeoutSeconds,
+      json,
+      quiet,
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+async function pullWith(
+  client: RegistryClient,
+  reference: string,
+  values: Parsed,
+  o: {
+    verify: "diff-id" | "toc";
+    concurrency: number | undefined;
+    timeoutSeconds: number | undefined;
+    json: boolean;
+    quiet: boolean;
+  },
+): Promise<number> {
+  const { verify, concurrency, timeoutSeconds, json, quiet } = o;
+  const result: PullResult = await pull(reference, {
+    client,
     store: str(values, "store"),
     platform: str(values, "platform"),
-    plainHttp: values["plain-http"] === true,
-    credentials,
     verify,
     concurrency,
     strictFormat: values.strict === true,

@@ -10,10 +10,11 @@ import { FormatError, NotInStoreError } from "../errors.js";
 import { formatPlatform, parsePlatform } from "../oci/platform.js";
 import type { Platform } from "../oci/types.js";
 import { writeOciLayout } from "../output/oci-layout.js";
-import { parseReference } from "../reference.js";
+import { parseReference, type Reference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
 import { withDeadline } from "../registry/deadline.js";
 import { newMeter, withMeter } from "../registry/meter.js";
+import { pastUntrustedMirrors, sumHostCounts } from "../registry/mirror-attempts.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/store.js";
 import { registryBlobs } from "./blob-access.js";
@@ -34,17 +35,25 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
 }
 
 async function pullImage(reference: string, options: PullOptions): Promise<PullResult> {
-  const ref = parseReference(reference);
   const cfg = resolvePullConfig(options);
   const client: RegistryClient =
     options.client ??
     createRegistryClient({
+      ...options.registryConfig,
       ...(options.plainHttp ? { plainHttp: true } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       concurrency: cfg.concurrency,
       signal: options.signal,
     });
+  // A short name takes the registries.conf unqualified-search registry.
+  let ref: Reference;
+  try {
+    ref = parseReference(client.qualify(reference));
+  } catch (e) {
+    if (!options.client) await client.close();
+    throw e;
+  }
   const store: Store =
     typeof options.store === "object" ? options.store : await openStore(options.store);
   const progress = options.onProgress ?? (() => {});
@@ -87,11 +96,16 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
             message: `layer ${i + 1}/${layers.length} ${desc.digest}`,
           });
           const meter = newMeter();
-          const r = await withMeter(meter, () =>
-            pullLayerHealing({ cfg, store, blobs, signal, progress }, desc, diffId),
+          const attempt = () =>
+            pullLayerHealing({ cfg, store, blobs, signal, progress }, desc, diffId);
+          // A layer that fails after a mirror sent bytes of it is pulled again past that mirror.
+          const { result: r, servedBy } = await withMeter(meter, () =>
+            pastUntrustedMirrors(client, desc.digest, meter, signal, attempt),
           );
           r.requests = meter.requests;
           r.bytesFetched = meter.bytesReceived;
+          r.hosts = { ...meter.hosts };
+          r.servedBy = servedBy;
           return r;
         };
         const task = limit(run).catch((err: unknown) => {
@@ -148,6 +162,7 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
       layers: results,
       bytesFetched: results.reduce((n, l) => n + l.bytesFetched, 0),
       requests: results.reduce((n, l) => n + l.requests, 0),
+      hosts: sumHostCounts(results.map((l) => l.hosts)),
       ...(ociLayout ? { ociLayout } : {}),
     };
   } finally {

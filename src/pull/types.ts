@@ -2,6 +2,8 @@
 import type { Digest } from "../digest.js";
 import type { ImageConfig, Platform } from "../oci/types.js";
 import type { RegistryClient } from "../registry/client.js";
+import type { RegistryConfigOptions } from "../registry/config/index.js";
+import type { HostCount } from "../registry/meter.js";
 import type { TimeoutOptions } from "../registry/timeouts.js";
 import type { Store } from "../store/store.js";
 
@@ -50,6 +52,8 @@ export interface PullOptions {
   concurrency?: number;
   /** Reject layers carrying both zstd:chunked and eStargz TOC annotations. */
   strictFormat?: boolean;
+  /** registries.conf, hosts.toml and certs.d locations for the client pull creates. */
+  registryConfig?: RegistryConfigOptions;
   /** Use this client (and its options) instead of creating one. */
   client?: RegistryClient;
   signal?: AbortSignal;
@@ -87,6 +91,10 @@ export interface LayerResult {
   verified: VerifyPolicy;
   /** Why a chunked layer was pulled in full, if it was. */
   fallbackReason?: string;
+  /** Requests and body bytes per `host[:port]` (mirrors, registry, token servers). */
+  hosts?: Record<string, HostCount>;
+  /** The host that sent most of this layer's bytes ("" when nothing was fetched). */
+  servedBy?: string;
 }
 
 export interface PullResult {
@@ -98,6 +106,8 @@ export interface PullResult {
   layers: LayerResult[];
   bytesFetched: number;
   requests: number;
+  /** Requests and body bytes per host, all layers together. */
+  hosts?: Record<string, HostCount>;
   /** Set when `ociLayout` was given: the layout's directory and its (new) manifest digest. */
   ociLayout?: { dir: string; manifestDigest: Digest };
 }

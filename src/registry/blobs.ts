@@ -31,7 +31,7 @@ export async function openBlobStream(
   options: OpenBlobOptions = {},
 ): Promise<Readable> {
   const subject = blobSubject(blob);
-  const first = await withOrigins(ctx, blob.registry, async (o) => {
+  const first = await withOrigins(ctx, blob, "digest", blob.digest, async (o) => {
     const res = await requestBlob(ctx, o, blob, {}, options.signal);
     if (res.status !== 200) throw await responseError(res, subject);
     const length = header(res, "content-length");

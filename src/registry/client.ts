@@ -16,8 +16,14 @@ import { TokenSource } from "./auth/token.js";
 import { type OpenBlobOptions, openBlobStream } from "./blobs.js";
 import { CapabilityStore, processCapabilities } from "./capabilities.js";
 import {
+  loadRegistryConfig,
+  qualifyReference,
+  type RegistriesConf,
+  type RegistryConfigOptions,
+} from "./config/index.js";
+import {
   type BlobRef,
-  makeOrigins,
+  originsOf,
   type PlainHttpOption,
   type RegistryContext,
   type RepositoryRef,
@@ -33,6 +39,7 @@ import {
   type ResolveOptions,
   resolveImage,
 } from "./manifests.js";
+import { Routes } from "./mirrors.js";
 import { pushBlob, pushManifest } from "./push.js";
 import { blobRangeSource } from "./range-source.js";
 import {
@@ -48,7 +55,7 @@ import type { TimeoutOptions } from "./timeouts.js";
 import { type TlsOptions, Transport, type TransportStats } from "./transport.js";
 import { warningLayer } from "./warnings.js";
 
-export interface RegistryClientOptions {
+export interface RegistryClientOptions extends RegistryConfigOptions {
   /** Plain HTTP for all registries, or per host. Default: only loopback hosts (localhost, 127.x, ::1). */
   plainHttp?: PlainHttpOption;
   /** One set of credentials for every registry, or a map keyed by registry (`docker.io`, `host:port`, `host/namespace`). */
@@ -112,10 +119,24 @@ export class RegistryClient {
   private readonly tokens: TokenSource;
   private readonly ctx: RegistryContext;
   private readonly defaultSignal: AbortSignal | undefined;
+  private readonly routes: Routes;
+  /** The merged registries.conf this client follows (empty when none was read). */
+  readonly registriesConf: RegistriesConf;
 
   constructor(options: RegistryClientOptions = {}) {
     const concurrency = options.concurrency ?? 8;
+    const config = loadRegistryConfig(options);
+    this.registriesConf = config.registriesConf;
+    const routes = new Routes({
+      plainHttp: options.plainHttp,
+      mirrors: options.mirrors,
+      registriesConf: config.registriesConf,
+      hostsDirs: config.hostsDirs,
+      certsDirs: config.certsDirs,
+    });
+    this.routes = routes;
     this.transport = new Transport({
+      tlsFor: (origin) => routes.tlsFor(origin),
       connections: concurrency,
       timeoutMs: options.timeoutMs,
       timeouts: options.timeouts,
@@ -155,7 +176,8 @@ export class RegistryClient {
           ? new CapabilityStore(options.maxRangesPerRequest)
           : processCapabilities),
       retry,
-      origins: makeOrigins(options.plainHttp, options.mirrors),
+      routes,
+      origins: originsOf(routes),
       storageUrls: new Map(),
     };
   }
@@ -251,6 +273,19 @@ export class RegistryClient {
     signal?: AbortSignal,
   ): Promise<Digest> {
     return pushManifest(this.ctx, repo, ref, body, mediaType, this.signal(signal));
+  }
+
+  /** A reference without a registry host, qualified by registries.conf's unqualified-search-registries. */
+  qualify(reference: string): string {
+    return qualifyReference(reference, this.registriesConf);
+  }
+
+  /**
+   * Bytes of this blob failed verification after they were fetched: distrust every mirror that
+   * was asked for them (for this blob). True when trying again will reach a different endpoint.
+   */
+  distrustMirrors(digest: Digest): boolean {
+    return this.routes.distrust(digest);
   }
 
   /** Close pooled connections. */

@@ -5,11 +5,19 @@
  */
 import type { LimitFunction } from "p-limit";
 import type { Digest } from "../digest.js";
-import { isLoopbackHost, normalizeRegistry, registryEndpoint } from "../reference.js";
+import { DigestMismatchError } from "../errors.js";
 import { repositoryScope } from "./auth/challenge.js";
 import type { CapabilityStore } from "./capabilities.js";
 import { NetworkError, NotFoundError, RangesFailedError, RegistryError } from "./errors.js";
-import { displayUrl, type HttpResponse, header, type Send } from "./http.js";
+import { displayUrl, type HttpResponse, header, isAbortError, type Send } from "./http.js";
+import {
+  type Endpoint,
+  endpointUrl,
+  type Lookup,
+  originFor,
+  type PlainHttpOption,
+  Routes,
+} from "./mirrors.js";
 import { isRetryableNetworkError, type RetryOptions } from "./retry.js";
 
 /** Registry + repository: where manifests and blobs live. `Reference` satisfies it. */
@@ -29,46 +37,43 @@ export interface RegistryContext {
   limit: LimitFunction;
   capabilities: CapabilityStore;
   retry: RetryOptions;
+  /** Mirrors, relocations and per-host settings from the options and configuration files. */
+  routes: Routes;
   /** Origins to try for a registry, best first (mirrors, then the registry). */
   origins(registry: string): string[];
   /** Signed storage URLs learned from redirects, keyed by origin + repository + digest. */
   storageUrls: Map<string, URL>;
 }
 
-export type PlainHttpOption = boolean | ((host: string) => boolean);
+export { originFor, type PlainHttpOption };
 
-/** `http://` or `https://` for a host: explicit option, else plain HTTP for loopback registries only. */
-export function originFor(hostOrUrl: string, plainHttp: PlainHttpOption | undefined): string {
-  if (/^https?:\/\//.test(hostOrUrl)) return new URL(hostOrUrl).origin;
-  const plain =
-    typeof plainHttp === "function"
-      ? plainHttp(hostOrUrl)
-      : (plainHttp ?? isLoopbackHost(hostOrUrl));
-  return `${plain ? "http" : "https"}://${hostOrUrl}`;
-}
-
+/** Origins for a registry's content lookups (kept for pushes and callers that want hosts only). */
 export function makeOrigins(
   plainHttp: PlainHttpOption | undefined,
   mirrors: Record<string, string[]> | undefined,
 ): (registry: string) => string[] {
-  const normalized = new Map<string, string[]>();
-  for (const [k, v] of Object.entries(mirrors ?? {})) normalized.set(normalizeRegistry(k), v);
-  return (registry) => {
-    const r = normalizeRegistry(registry);
-    const list = (normalized.get(r) ?? []).map((m) => originFor(m, plainHttp));
-    list.push(originFor(registryEndpoint(r), plainHttp));
-    return [...new Set(list)];
-  };
+  return originsOf(new Routes({ plainHttp, mirrors }));
 }
 
-function storageKey(origin: string, blob: BlobRef): string {
-  return `${origin}/${blob.repository}@${blob.digest}`;
+export function originsOf(routes: Routes): (registry: string) => string[] {
+  return (registry) => [
+    ...new Set(routes.endpoints(registry, "", "digest").map((ep) => ep.origin)),
+  ];
+}
+
+export function storageKey(ep: Endpoint, blob: BlobRef): string {
+  return `${ep.origin}${ep.apiRoot}/${ep.repository}@${blob.digest}`;
+}
+
+/** An insecure registry's unverified TLS attempt, followed by its plain HTTP one. */
+function isInsecureFirst(ep: Endpoint, next: Endpoint | undefined): boolean {
+  return next !== undefined && !next.mirror && ep.origin.startsWith("https:");
 }
 
 /**
- * Is this failure worth trying the next mirror for? Any transport failure is (refused, reset,
- * timed out, TLS, not HTTP, range requests that kept failing), even once the retry policy has
- * given up on that origin.
+ * Is this failure of the registry itself worth trying the next endpoint for? Any transport
+ * failure is (refused, reset, timed out, TLS, not HTTP, range requests that kept failing), even
+ * once the retry policy has given up on that origin. (Mirrors are passed over on any failure.)
  */
 function failsOver(e: unknown): boolean {
   return (
@@ -81,22 +86,33 @@ function failsOver(e: unknown): boolean {
 }
 
 /**
- * Run `attempt` against each origin of the registry in turn until one succeeds; the last
- * failure is thrown. Mirrors are skipped on 404, 5xx and network errors.
+ * Run `attempt` against each endpoint of the repository in turn until one succeeds; the last
+ * failure is thrown. A mirror is never trusted: any failure there (404, 5xx, network, wrong
+ * digest, refused credentials) moves on to the next endpoint; only an abort stops the walk.
+ * `digest` names the content asked for, so mirrors that served it wrong are left out.
  */
 export async function withOrigins<T>(
   ctx: RegistryContext,
-  registry: string,
-  attempt: (origin: string) => Promise<T>,
+  repo: RepositoryRef,
+  lookup: Lookup,
+  digest: string | undefined,
+  attempt: (ep: Endpoint) => Promise<T>,
 ): Promise<T> {
-  const origins = ctx.origins(registry);
+  const endpoints = ctx.routes.endpoints(repo.registry, repo.repository, lookup, digest);
   let lastError: unknown;
-  for (let i = 0; i < origins.length; i++) {
+  for (let i = 0; i < endpoints.length; i++) {
+    const ep = endpoints[i]!;
+    if (digest) ctx.routes.noteServed(ep, digest);
     try {
-      return await attempt(origins[i]!);
+      return await attempt(ep);
     } catch (e) {
       lastError = e;
-      if (i === origins.length - 1 || !failsOver(e)) throw e;
+      // Only the registry's own failures can end the walk early; the registry is last.
+      if (i === endpoints.length - 1 || isAbortError(e)) throw e;
+      if (!ep.mirror && !failsOver(e) && !isInsecureFirst(ep, endpoints[i + 1])) throw e;
+      if (ep.mirror && (e instanceof NetworkError || isRetryableNetworkError(e)))
+        ctx.routes.markDown(ep);
+      if (e instanceof DigestMismatchError && digest) ctx.routes.distrust(digest);
     }
   }
   throw lastError;
@@ -109,12 +125,12 @@ export async function withOrigins<T>(
  */
 export async function requestBlob(
   ctx: RegistryContext,
-  origin: string,
+  ep: Endpoint,
   blob: BlobRef,
   headers: Record<string, string>,
   signal?: AbortSignal,
 ): Promise<HttpResponse> {
-  const key = storageKey(origin, blob);
+  const key = storageKey(ep, blob);
   const cached = ctx.storageUrls.get(key);
   const h = { "accept-encoding": "identity", ...headers };
   if (cached) {
@@ -123,23 +139,23 @@ export async function requestBlob(
       url: cached,
       headers: h,
       signal,
-      targetScope: repositoryScope(blob.repository),
+      targetScope: repositoryScope(ep.repository),
       resumable: true,
     });
     if (res.status !== 401 && res.status !== 403) return checkIdentity(res, blob);
     await res.dump();
     ctx.storageUrls.delete(key);
   }
-  const url = new URL(`/v2/${blob.repository}/blobs/${blob.digest}`, origin);
+  const url = endpointUrl(ep, `blobs/${blob.digest}`);
   const res = await ctx.send({
     method: "GET",
     url,
     headers: h,
     signal,
-    scope: repositoryScope(blob.repository),
+    scope: repositoryScope(ep.repository),
     resumable: true,
   });
-  if (res.redirected && res.url.origin !== origin && res.status !== 401 && res.status !== 403)
+  if (res.redirected && res.url.origin !== ep.origin && res.status !== 401 && res.status !== 403)
     ctx.storageUrls.set(key, res.url);
   return checkIdentity(res, blob);
 }

@@ -24,6 +24,7 @@ import {
   withOrigins,
 } from "./context.js";
 import { header } from "./http.js";
+import { endpointUrl } from "./mirrors.js";
 import { responseError } from "./status-errors.js";
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -56,13 +57,15 @@ export async function getManifest(
   options: GetManifestOptions = {},
 ): Promise<FetchedManifest> {
   const subject = describeRef(repo, ref);
-  return withOrigins(ctx, repo.registry, async (origin) => {
-    const url = new URL(`/v2/${repo.repository}/manifests/${ref}`, origin);
+  const lookup = isDigest(ref) ? "digest" : "tag";
+  const digestRef = isDigest(ref) ? ref : undefined;
+  return withOrigins(ctx, repo, lookup, digestRef, async (ep) => {
+    const url = endpointUrl(ep, `manifests/${ref}`);
     const res = await ctx.send({
       method: "GET",
       url,
       headers: { accept: MANIFEST_ACCEPT.join(", ") },
-      scope: repositoryScope(repo.repository),
+      scope: repositoryScope(ep.repository),
       signal: options.signal,
     });
     if (res.status !== 200) throw await responseError(res, subject);
@@ -118,12 +121,13 @@ export async function headManifest(
   signal?: AbortSignal,
 ): Promise<ManifestHead> {
   const subject = describeRef(repo, ref);
-  const viaHead = await withOrigins(ctx, repo.registry, async (origin) => {
+  const lookup = isDigest(ref) ? "digest" : "tag";
+  const viaHead = await withOrigins(ctx, repo, lookup, undefined, async (ep) => {
     const res = await ctx.send({
       method: "HEAD",
-      url: new URL(`/v2/${repo.repository}/manifests/${ref}`, origin),
+      url: endpointUrl(ep, `manifests/${ref}`),
       headers: { accept: MANIFEST_ACCEPT.join(", ") },
-      scope: repositoryScope(repo.repository),
+      scope: repositoryScope(ep.repository),
       signal,
     });
     await res.dump();
@@ -152,8 +156,8 @@ export async function getSmallBlob(
   const subject = `blob ${blob.registry}/${blob.repository}@${blob.digest}`;
   if (blob.size !== undefined && blob.size > limit)
     throw new LimitExceededError(`${subject}: size ${blob.size} exceeds ${limit} bytes`);
-  return withOrigins(ctx, blob.registry, async (origin) => {
-    const res = await requestBlob(ctx, origin, blob, {}, signal);
+  return withOrigins(ctx, blob, "digest", blob.digest, async (ep) => {
+    const res = await requestBlob(ctx, ep, blob, {}, signal);
     if (res.status !== 200) throw await responseError(res, subject);
     const bytes = await res.bytes(blob.size ?? limit);
     if (blob.size !== undefined && bytes.length !== blob.size)

@@ -16,7 +16,13 @@
 import { FormatError } from "../errors.js";
 import type { ByteRange } from "../formats/layer-index.js";
 import { blobSubject, verifiedBody } from "./blobs.js";
-import { type BlobRef, type RegistryContext, requestBlob, withOrigins } from "./context.js";
+import {
+  type BlobRef,
+  type RegistryContext,
+  requestBlob,
+  storageKey,
+  withOrigins,
+} from "./context.js";
 import {
   RangeIgnoredError,
   RangeNotSatisfiableError,
@@ -25,6 +31,7 @@ import {
   TimeoutError,
 } from "./errors.js";
 import { displayUrl, type HttpResponse, header, isAbortError, sleep } from "./http.js";
+import type { Endpoint } from "./mirrors.js";
 import {
   type ContentRange,
   MultipartByteRangesParser,
@@ -169,14 +176,12 @@ class RangeJob {
     return n;
   }
 
-  storageOrigin(origin: string): string {
-    const cached = this.ctx.storageUrls.get(
-      `${origin}/${this.blob.repository}@${this.blob.digest}`,
-    );
-    return cached ? cached.origin : origin;
+  storageOrigin(ep: Endpoint): string {
+    const cached = this.ctx.storageUrls.get(storageKey(ep, this.blob));
+    return cached ? cached.origin : ep.origin;
   }
 
-  async run(origin: string): Promise<void> {
+  async run(origin: Endpoint): Promise<void> {
     // Each origin (mirror, then registry) gets a fresh controller: a failure on a mirror must
     // not abort the requests to the next origin.
     this.controller = new AbortController();
@@ -263,7 +268,7 @@ class RangeJob {
   }
 
   /** One request for `batch` (indices into ranges). Throws on fatal answers; network errors propagate as retryable. */
-  private async batch(origin: string, batch: number[]): Promise<void> {
+  private async batch(origin: Endpoint, batch: number[]): Promise<void> {
     // A range cut off earlier is asked only for its remainder.
     const ranges = batch.map((i) => this.remainder(i));
     const res = await requestBlob(
@@ -402,7 +407,7 @@ class RangeJob {
   }
 
   /** Range is ignored by this origin: one plain GET serves every pending range. */
-  private async wholeBody(origin: string, pending: number[]): Promise<void> {
+  private async wholeBody(origin: Endpoint, pending: number[]): Promise<void> {
     const res = await requestBlob(this.ctx, origin, this.blob, {}, this.signal);
     if (res.status !== 200) throw await responseError(res, this.subject);
     if (this.handOver) throw this.handOverAnswer(res, "Range");
@@ -452,7 +457,7 @@ export async function fetchRangesStreaming(
     options.wholeBody === "hand-over",
   );
   if (job.missing.size === 0) return;
-  await withOrigins(ctx, blob.registry, (origin) => job.run(origin));
+  await withOrigins(ctx, blob, "digest", blob.digest, (origin) => job.run(origin));
 }
 
 /** Fetch the ranges; returns one buffer per range, in request order, each exactly `length` bytes. */

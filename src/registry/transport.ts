@@ -4,10 +4,10 @@
  * request/byte counters so tests can assert round trips, and raw socket/TLS/parser failures
  * turned into typed errors that name the URL (transport-errors.ts).
  */
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
+import { Agent, Client, type Dispatcher, EnvHttpProxyAgent, Pool } from "undici";
 import { LimitExceededError } from "../errors.js";
 import { displayUrl, type HttpRequest, type HttpResponse, type Send } from "./http.js";
-import { currentMeter, type Meter } from "./meter.js";
+import { currentMeter, type HostCount, hostCount, type Meter } from "./meter.js";
 import {
   type ResolvedTimeouts,
   resolveTimeouts,
@@ -42,6 +42,8 @@ export interface TransportOptions {
    * error typing still do.
    */
   dispatcher?: Dispatcher;
+  /** Per-origin TLS on top of `tls` (certs.d, hosts.toml, insecure registries); asked once per origin. */
+  tlsFor?: (origin: string) => TlsOptions | undefined;
 }
 
 export interface TransportStats {
@@ -61,6 +63,19 @@ function buildDispatcher(o: TransportOptions, t: ResolvedTimeouts): Dispatcher {
     connect: { timeout: t.connectMs, ...(o.tls ?? {}) },
   };
   const proxy = o.proxy ?? "env";
+  const tlsFor = o.tlsFor;
+  const proxied = proxy !== "none" && (proxy !== "env" || PROXY_VARS.some((v) => process.env[v]));
+  if (tlsFor && !proxied) {
+    // Each origin's pool is built with that origin's TLS settings (the factory runs once per
+    // origin). Through an HTTP proxy only the global `tls` applies.
+    const factory = (origin: string | URL, opts: object): Dispatcher => {
+      const own = tlsFor(typeof origin === "string" ? origin : origin.origin);
+      const po = opts as { connections?: number; connect?: object };
+      const options = own ? { ...po, connect: { ...po.connect, ...own } } : po;
+      return po.connections === 1 ? new Client(origin, options) : new Pool(origin, options);
+    };
+    return new Agent({ ...common, factory });
+  }
   if (proxy === "none") return new Agent(common);
   if (proxy !== "env")
     return new EnvHttpProxyAgent({ ...common, httpProxy: proxy, httpsProxy: proxy });
@@ -86,7 +101,9 @@ export class Transport {
     this.stats.requests++;
     // The meter is taken when the request is sent: body bytes count for it whenever they arrive.
     const meter = currentMeter();
+    const host = meter ? hostCount(meter, req.url.host) : undefined;
     if (meter) meter.requests++;
+    if (host) host.requests++;
     let res: Dispatcher.ResponseData;
     try {
       res = await this.dispatcher.request({
@@ -100,13 +117,14 @@ export class Transport {
     } catch (e) {
       throw wrapTransportError(e, req.method, displayUrl(req.url), this.timeouts, req.signal);
     }
-    return this.wrap(req, res, meter);
+    return this.wrap(req, res, meter, host);
   };
 
   private wrap(
     req: HttpRequest,
     res: Dispatcher.ResponseData,
     meter: Meter | undefined,
+    host: HostCount | undefined,
   ): HttpResponse {
     const url = req.url;
     const raw = res.body;
@@ -118,6 +136,7 @@ export class Transport {
       add(n: number) {
         global.bytesReceived += n;
         if (meter) meter.bytesReceived += n;
+        if (host) host.bytesReceived += n;
       },
     };
     let used = false;

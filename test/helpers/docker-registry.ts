@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Agent, fetch as undiciFetch } from "undici";
 
 export interface DockerRegistry {
   url: string;
@@ -33,7 +34,7 @@ export function hasCommand(name: string): boolean {
 export function toolSkip(tools: string[]): string | false {
   const missing = tools.filter((t) => !hasCommand(t));
   if (missing.length === 0) return false;
-  const msg = `missing ${missing.join(", ")} (apt-get install -y docker-registry skopeo apache2-utils)`;
+  const msg = `missing ${missing.join(", ")} (apt-get install -y docker-registry skopeo apache2-utils openssl)`;
   if (process.env["CI"]) throw new Error(`CI is set and ${msg}`);
   return msg;
 }
@@ -49,12 +50,27 @@ export async function freePort(): Promise<number> {
 }
 
 async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  const insecureAgent = new Agent({ connect: { rejectUnauthorized: false } });
+  try {
+    await pollReady(url, child, log, insecureAgent);
+  } finally {
+    await insecureAgent.close();
+  }
+}
+
+async function pollReady(
+  url: string,
+  child: ChildProcess,
+  log: () => string,
+  insecureAgent: Agent,
+): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`docker-registry exited (${child.exitCode}): ${log()}`);
     try {
-      const res = await fetch(`${url}/v2/`);
+      // A test registry's certificate is self-signed: readiness only needs an answer.
+      const res = await undiciFetch(`${url}/v2/`, { dispatcher: insecureAgent });
       await res.arrayBuffer();
       if (res.status === 200 || res.status === 401) return;
     } catch {
@@ -65,8 +81,16 @@ async function waitReady(url: string, child: ChildProcess, log: () => string): P
   throw new Error(`docker-registry did not become ready at ${url}: ${log()}`);
 }
 
+export interface DockerRegistryOptions {
+  htpasswd?: { user: string; password: string };
+  /** Pull-through cache mode: distribution's `proxy: remoteurl:` in front of another registry. */
+  proxy?: { remoteurl: string; username?: string; password?: string };
+  /** Serve HTTPS with this PEM certificate and key (files). */
+  tls?: { certificate: string; key: string };
+}
+
 export async function startDockerRegistry(
-  opts: { htpasswd?: { user: string; password: string } } = {},
+  opts: DockerRegistryOptions = {},
 ): Promise<DockerRegistry> {
   if (!hasCommand("docker-registry")) throw new Error("docker-registry is not installed");
   const dir = await mkdtemp(join(tmpdir(), "chunkpull-docker-registry-"));
@@ -79,11 +103,22 @@ export async function startDockerRegistry(
     await writeFile(join(dir, "htpasswd"), line.trim() + "\n");
     auth = `auth:\n  htpasswd:\n    realm: basic-realm\n    path: ${join(dir, "htpasswd")}\n`;
   }
+  let proxy = "";
+  if (opts.proxy) {
+    proxy = `proxy:\n  remoteurl: ${opts.proxy.remoteurl}\n`;
+    if (opts.proxy.username !== undefined)
+      proxy += `  username: ${opts.proxy.username}\n  password: ${opts.proxy.password ?? ""}\n`;
+  }
+  const tls = opts.tls
+    ? `  tls:\n    certificate: ${opts.tls.certificate}\n    key: ${opts.tls.key}\n`
+    : "";
   const config =
     "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n" +
     `storage:\n  filesystem:\n    rootdirectory: ${join(dir, "data")}\n  delete:\n    enabled: true\n` +
     `http:\n  addr: 127.0.0.1:${port}\n` +
-    auth;
+    tls +
+    auth +
+    proxy;
   await writeFile(join(dir, "config.yml"), config);
   const child = spawn("docker-registry", ["serve", join(dir, "config.yml")], {
     stdio: ["ignore", "ignore", "pipe"],
@@ -93,7 +128,7 @@ export async function startDockerRegistry(
     stderr = (stderr + d.toString()).slice(-4000);
   });
   const host = `127.0.0.1:${port}`;
-  const url = `http://${host}`;
+  const url = `${opts.tls ? "https" : "http"}://${host}`;
   const close = async () => {
     if (child.exitCode === null) {
       const exited = once(child, "exit");
