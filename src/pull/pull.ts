@@ -31,7 +31,10 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
     options.client ??
     createRegistryClient({
       ...(options.plainHttp ? { plainHttp: true } : {}),
-      ...(options.credentials ? { credentials: options.credentials } : {}),
+      // --creds belong to the reference's registry only (docs/security.md).
+      ...(options.credentials
+        ? { credentials: options.credentials, credentialHosts: [ref.registry] }
+        : {}),
       signal: options.signal,
     });
   const store: Store =

@@ -139,7 +139,18 @@ export class TokenSource {
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: form.toString(),
       signal: r.signal,
+      // A 307/308 would replay the form (password or refresh token) to wherever it points.
+      redirect: "manual",
     });
+    if (res.status >= 300 && res.status < 400) {
+      await res.dump();
+      if (c.identityToken)
+        throw new UnauthorizedError(
+          `token server ${realm.origin} redirected the OAuth2 refresh-token POST; the token is not sent on`,
+          { status: res.status, url: realm.origin + realm.pathname },
+        );
+      return undefined;
+    }
     if (res.status === 200)
       return parseTokenResponse(await res.bytes(MAX_TOKEN_BODY), (this.options.now ?? Date.now)());
     await res.dump();
