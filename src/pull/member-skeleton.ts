@@ -9,11 +9,10 @@
  * pull). Worth it for layers with large files; c/storage pulls eStargz in full.
  */
 
-import { pipeline, Readable } from "node:stream";
-import { createGunzip } from "node:zlib";
 import { FormatError } from "../errors.js";
 import type { EstargzLayer } from "../formats/estargz/reader.js";
 import type { EstargzZstdLayer } from "../formats/estargz/zstd-flavour.js";
+import { gunzipStream } from "../formats/gzip-stream.js";
 import type { ByteRange, ChunkRef, FileRef, RangeSource } from "../formats/layer-index.js";
 import { zstdDecompressStream } from "../formats/zstd-stream.js";
 import type { Store } from "../store/store.js";
@@ -119,8 +118,8 @@ function decompressMembers(
   compressed: AsyncIterable<Buffer>,
 ): AsyncIterable<Buffer> {
   if (format === "estargz-zstd") return zstdDecompressStream(compressed);
-  // pipeline, not pipe: a fetch error must reach the consumer of the gunzip stream.
-  return pipeline(Readable.from(compressed), createGunzip(), () => {});
+  // zlib's raw errors become EFORMAT naming the members (formats/gzip-stream.ts).
+  return gunzipStream(compressed, "eStargz members");
 }
 
 /** Ranges in order, fetched in byte-bounded batches with the next batch on its way. */
