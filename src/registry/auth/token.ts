@@ -29,12 +29,16 @@ export interface TokenRequest {
 
 /** Parse a token response body: `token` or `access_token`, `expires_in` (floored at 60 s), `issued_at`. */
 export function parseTokenResponse(body: Buffer, now = Date.now()): Token {
-  let o: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    o = JSON.parse(body.toString("utf8"));
+    parsed = JSON.parse(body.toString("utf8"));
   } catch {
     throw new FormatError("token response: invalid JSON");
   }
+  // `null`, a number or an array is valid JSON but no token response (found by fuzzing).
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new FormatError("token response: not a JSON object");
+  const o = parsed as Record<string, unknown>;
   const token =
     typeof o.token === "string" && o.token
       ? o.token
