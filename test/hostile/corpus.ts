@@ -509,3 +509,22 @@ CORPUS.push({
   modes: () => ({ corruptByteAt: 2000 }),
   build: async (h) => assembleImage([await buildLayer(h.tar, "gzip")]),
 });
+
+CORPUS.push({
+  // A full pull has no TOC to hold the tree rules against: the store keeps content by digest
+  // and never extracts, so the layer is proven by its diff_id and recorded; confining it is the
+  // extracting side's job (docs/security.md).
+  name: "gzip layer published with symlink-then-file (full pull, recorded by digest only)",
+  outcome: { full: true },
+  build: async () =>
+    assembleImage([
+      await buildLayer(
+        makeTar([
+          { name: "etc/", type: "5" },
+          { name: "etc/evil", type: "2", linkname: "../../../../../../tmp" },
+          { name: `etc/evil/${MARKER}`, data: textContent(100, 10) },
+        ]),
+        "gzip",
+      ),
+    ]),
+});

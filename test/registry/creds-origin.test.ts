@@ -387,5 +387,13 @@ describe("token realm trust", () => {
     assert.deepEqual(await bound.get("registry-1.docker.io"), single);
     assert.deepEqual(await bound.configuredFor("registry-1.docker.io"), single);
     assert.equal(await bound.get("mirror.example"), undefined);
+    // A mirror gets the set only when it is bound too (how mirror configuration plugs in).
+    const withMirror = new CredentialStore({
+      credentials: single,
+      credentialHosts: ["docker.io", "mirror.example:5000"],
+      env: { HOME: "/nonexistent" },
+    });
+    assert.deepEqual(await withMirror.get("mirror.example:5000"), single);
+    assert.equal(await withMirror.get("mirror.example"), undefined);
   });
 });
