@@ -51,6 +51,8 @@ export interface CorpusCase {
   outcome: Outcome;
   /** What the error message must say (beyond the code). */
   message?: RegExp;
+  /** Verify policy (default diff-id). */
+  verify?: "diff-id" | "toc";
   /** Pull with strict format rules. */
   strict?: boolean;
   /** Mock registry behaviour for this case's repository. */
@@ -528,3 +530,43 @@ CORPUS.push({
       ),
     ]),
 });
+
+/** A byte flipped in the middle of `name`'s first compressed chunk (blob digest follows). */
+async function flipInChunk(layer: BuiltLayer, name: string): Promise<BuiltLayer> {
+  const { openChunkedLayer } = await import("../../src/formats/open.js");
+  const src = {
+    size: layer.blob.length,
+    read: async (ranges: readonly { offset: number; length: number }[]) =>
+      ranges.map((r) => layer.blob.subarray(r.offset, r.offset + r.length)),
+  };
+  const opened = await openChunkedLayer(src, layer.descriptor.annotations);
+  const c = opened.files.find((f) => f.name.replace(/^\//, "") === name)!.chunks[0]!;
+  const bad = Buffer.from(layer.blob);
+  bad[Math.floor((c.offset + c.end) / 2)]! ^= 0x55;
+  return withBlob(layer, bad);
+}
+
+CORPUS.push(
+  {
+    name: "eStargz under --verify toc: symlink-then-file",
+    outcome: { code: "EFORMAT" },
+    verify: "toc",
+    build: async () =>
+      assembleImage([
+        await buildLayer(
+          makeTar([
+            { name: "etc/", type: "5" },
+            { name: "etc/evil", type: "2", linkname: "/" },
+            { name: `etc/evil/${MARKER}`, data: textContent(100, 11) },
+          ]),
+          "estargz",
+        ),
+      ]),
+  },
+  {
+    name: "eStargz under --verify toc: a payload byte flipped",
+    outcome: { code: "EFORMAT" },
+    verify: "toc",
+    build: async (h) => assembleImage([await flipInChunk(await estargzHonest(h), "etc/app.conf")]),
+  },
+);

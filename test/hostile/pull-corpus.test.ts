@@ -48,6 +48,7 @@ describe("hostile image corpus: pull into a temp store", () => {
           store,
           client,
           strictFormat: c.strict ?? false,
+          verify: c.verify ?? "diff-id",
         }).then(
           (r) => ({ ok: r }),
           (e: unknown) => ({ err: e }),
@@ -62,7 +63,7 @@ describe("hostile image corpus: pull into a temp store", () => {
         } else {
           assert.ok("ok" in outcome, `pull failed: ${String((outcome as { err: unknown }).err)}`);
           const layer = outcome.ok.layers[0]!;
-          assert.equal(layer.verified, "diff-id");
+          assert.equal(layer.verified, c.verify ?? "diff-id");
           assert.equal(layer.mode, "full" in c.outcome ? "full" : "partial");
           const stored = await store.getLayer(layer.diffId);
           assert.ok(stored, "the proven layer is recorded");
