@@ -3,7 +3,9 @@
  * credentials to every request that carries a scope. On a 401 it re-reads the challenge (or
  * falls back to the ping's when the 401 has none, as gcr.io and Docker Hardened Images do),
  * drops the cached token and retries once. Requests without a scope (token server, storage
- * URLs) never get credentials.
+ * URLs) never get credentials. Credentials stay with their origin (docs/security.md): the
+ * registry's go to the registry and to its own token server only; redirect targets and token
+ * realms on other hosts get what the configuration names for them (`configuredFor`), if anything.
  */
 import { type HttpRequest, type HttpResponse, headerList, type Layer, type Send } from "../http.js";
 import { type Challenge, parseChallenges } from "./challenge.js";
