@@ -5,6 +5,7 @@
  * here records every header and body it is sent, and the tests assert the secret never shows up.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -12,6 +13,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { pull } from "../../src/pull/pull.js";
 import { CredentialStore } from "../../src/registry/auth/credentials.js";
 import { realmTrust } from "../../src/registry/auth/realm.js";
@@ -354,6 +357,50 @@ describe("credentials stay with their origin", () => {
     } finally {
       await home.close();
       await realm.close();
+      await rm(store, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("chunkpull pull --creds (the CLI as users run it)", () => {
+  const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+  it("a blob redirect to a foreign origin with its own realm never sees --creds", async () => {
+    const foreign = await listen((req, res, self) => {
+      if (req.url?.startsWith("/token")) {
+        res.writeHead(200, { "content-type": "application/json" });
+        return void res.end(JSON.stringify({ token: "f" }));
+      }
+      res.writeHead(401, {
+        "www-authenticate": `Bearer realm="http://${self.host}/token",service="foreign"`,
+      });
+      res.end();
+    });
+    const home = await listen(basicRegistryRedirecting(() => `http://${foreign.host}/storage`));
+    const store = await mkdtemp(join(tmpdir(), "chunkpull-creds-cli-"));
+    try {
+      const run = promisify(execFile);
+      const out = await run(
+        process.execPath,
+        [MAIN, "pull", `${home.host}/app:v1`, "--store", store, "--creds", `${USER}:${SECRET}`],
+        { env: { ...process.env, HOME: store, DOCKER_CONFIG: store } },
+      ).then(
+        () => ({ code: 0 }),
+        (e: { code?: number }) => ({ code: e.code }),
+      );
+      assert.equal(
+        out.code,
+        1,
+        "the pull fails (the manifest is redirected to a host that has none)",
+      );
+      assert.ok(foreign.seen.length > 0, "the foreign origin was reached");
+      assertNoSecret(foreign, "CLI --creds, foreign redirect target and realm");
+      assert.ok(
+        home.seen.some((r) => r.auth === BASIC),
+        "the registry itself got --creds",
+      );
+    } finally {
+      await home.close();
+      await foreign.close();
       await rm(store, { recursive: true, force: true });
     }
   });
