@@ -570,3 +570,26 @@ CORPUS.push(
     build: async (h) => assembleImage([await flipInChunk(await estargzHonest(h), "etc/app.conf")]),
   },
 );
+
+CORPUS.push(
+  {
+    name: "no tar-split: the skeleton frames prove the honest tar (control)",
+    outcome: { accepted: true },
+    build: (h) => tampered(h, () => {}, { noTarSplit: true }),
+  },
+  {
+    name: "no tar-split: a skeleton frame replaced by a bomb",
+    outcome: { code: "ELIMIT" },
+    build: (h) =>
+      tampered(
+        h,
+        (p) => {
+          const first = Math.min(
+            ...p.toc.entries.filter((e) => e.offset > 0).map((e) => e.offset as number),
+          );
+          plantBomb(p, 0, first);
+        },
+        { noTarSplit: true },
+      ),
+  },
+);

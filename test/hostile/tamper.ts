@@ -54,6 +54,8 @@ export interface JoinOptions {
   compressedToc?: Buffer;
   /** Replace the compressed tar-split frame payload (the TOC's tarSplitDigest follows it). */
   compressedTarSplit?: Buffer;
+  /** Leave the tar-split out (TOC without tarSplitDigest): the skeleton frames rebuild the tar. */
+  noTarSplit?: boolean;
   /** Change the annotations last (positions, keys). */
   annotations?: (a: Record<string, string>) => Record<string, string>;
 }
@@ -66,7 +68,8 @@ export async function joinChunked(
 ): Promise<BuiltLayer> {
   const tsJson = Buffer.from(parts.tarSplit.map((l) => `${JSON.stringify(l)}\n`).join(""));
   const tsFrame = opts.compressedTarSplit ?? (await zstdCompress(tsJson, 3));
-  const toc = { ...parts.toc, tarSplitDigest: digestOf(tsFrame) };
+  const toc: RawToc = { ...parts.toc, tarSplitDigest: digestOf(tsFrame) };
+  if (opts.noTarSplit) delete toc.tarSplitDigest;
   const tocJson = Buffer.from(JSON.stringify(toc));
   const tocFrame = opts.compressedToc ?? (await zstdCompress(tocJson, 3));
   const tocPos = {
