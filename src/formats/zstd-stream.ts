@@ -9,6 +9,8 @@ import { FormatError, LimitExceededError } from "../errors.js";
 import { isSkippableMagic, ZSTD_MAGIC, zstdDecompress } from "./zstd.js";
 
 export const DEFAULT_MAX_FRAME_BYTES = 1 << 30;
+/** The most one frame may decompress to (the binding holds a frame's whole output at once). */
+export const DEFAULT_MAX_FRAME_OUTPUT = 1 << 30;
 
 /** Bytes received but not yet consumed, as a list of pieces (no copying while scanning). */
 class Pending {
@@ -102,6 +104,7 @@ class FrameScanner {
 export async function* zstdDecompressStream(
   source: AsyncIterable<Uint8Array>,
   maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+  maxFrameOutput = DEFAULT_MAX_FRAME_OUTPUT,
 ): AsyncGenerator<Buffer> {
   const data = new Pending();
   let scanner = new FrameScanner();
@@ -122,7 +125,8 @@ export async function* zstdDecompressStream(
       const frame = data.take(scanner.end);
       scanner = new FrameScanner();
       if (!isSkippableMagic(frame.readUInt32LE(0))) {
-        yield await zstdDecompress(frame, Number.MAX_SAFE_INTEGER);
+        // Bounded: a small frame of compressed blocks can claim gigabytes (a bomb).
+        yield await zstdDecompress(frame, maxFrameOutput);
       }
     }
   }

@@ -23,15 +23,37 @@ export function zstdCompress(data: Uint8Array, level: number): Promise<Buffer> {
   return compress(Buffer.from(data.buffer, data.byteOffset, data.byteLength), level);
 }
 
+/** The most one zstd block can decompress to (Block_Maximum_Size, RFC 8878 §3.1.1.2.4). */
+export const ZSTD_BLOCK_MAX = 128 * 1024;
+/**
+ * How far a frame without a declared content size may be allowed to expand past the caller's
+ * bound before decompression starts: the native binding cannot stop midway, so this is the
+ * most memory one untrusted frame can take beyond what the caller asked for.
+ */
+const BOMB_FLOOR = 32 << 20;
+
 /**
  * Decompress one or more concatenated zstd frames (skippable frames are skipped).
- * `maxOutput` bounds memory: every frame header must declare its content size and the sum must
- * stay within the bound, otherwise we refuse before allocating.
+ * `maxOutput` bounds memory before anything is allocated: frames that declare their content
+ * size must stay within it; for frames that do not, the block headers give an upper bound
+ * (a block never decodes to more than 128 KiB), and data whose bound exceeds what the caller
+ * allows (plus a block per frame of slack, at least BOMB_FLOOR) is refused as a possible
+ * decompression bomb. The exact size is checked again after decompression.
  */
 export async function zstdDecompress(data: Uint8Array, maxOutput: number): Promise<Buffer> {
   const declared = declaredContentSize(data);
   if (declared !== undefined && declared > maxOutput) {
     throw new LimitExceededError(`zstd data declares ${declared} bytes, limit is ${maxOutput}`);
+  }
+  if (declared === undefined) {
+    const b = zstdOutputBound(data);
+    if (b === undefined) throw new FormatError("invalid zstd data: truncated or malformed frame");
+    const allowed = Math.max(maxOutput + b.frames * ZSTD_BLOCK_MAX, BOMB_FLOOR);
+    if (b.bound > allowed) {
+      throw new LimitExceededError(
+        `zstd data may expand to ${b.bound} bytes (${b.blocks} blocks), limit is ${maxOutput}: refused as a possible decompression bomb`,
+      );
+    }
   }
   try {
     const out = await decompress(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
@@ -45,6 +67,54 @@ export async function zstdDecompress(data: Uint8Array, maxOutput: number): Promi
     if (err instanceof LimitExceededError) throw err;
     throw new FormatError(`invalid zstd data: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * An upper bound of what `data` decompresses to, from frame and block headers only: a declared
+ * content size where there is one, else raw/RLE block sizes plus 128 KiB per compressed block.
+ * Undefined when the frames cannot be walked to the end (truncated, not zstd).
+ */
+export function zstdOutputBound(
+  data: Uint8Array,
+): { bound: number; frames: number; blocks: number } | undefined {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let pos = 0;
+  let bound = 0;
+  let frames = 0;
+  let blocks = 0;
+  while (pos < data.length) {
+    if (pos + 8 > data.length) return undefined;
+    const magic = view.getUint32(pos, true);
+    if (isSkippableMagic(magic)) {
+      pos += 8 + view.getUint32(pos + 4, true);
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC) return undefined;
+    frames++;
+    const fhd = data[pos + 4]!;
+    if ((fhd >> 3) & 1) return undefined;
+    const singleSegment = (fhd >> 5) & 1;
+    const fcsSize = [singleSegment ? 1 : 0, 2, 4, 8][fhd >> 6]!;
+    const headerEnd = pos + 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][fhd & 3]! + fcsSize;
+    const declared = frameContentSize(data, pos + 4);
+    let b = headerEnd;
+    let frameBound = 0;
+    for (;;) {
+      if (b + 3 > data.length) return undefined;
+      const bh = data[b]! | (data[b + 1]! << 8) | (data[b + 2]! << 16);
+      const type = (bh >> 1) & 3;
+      const size = bh >>> 3;
+      if (type === 3) return undefined;
+      blocks++;
+      frameBound += type === 2 ? ZSTD_BLOCK_MAX : size;
+      b += 3 + (type === 1 ? 1 : size);
+      if (bh & 1) break;
+    }
+    pos = b + ((fhd >> 2) & 1 ? 4 : 0);
+    if (pos > data.length) return undefined;
+    bound += declared !== undefined ? Math.min(declared.contentSize, frameBound) : frameBound;
+  }
+  return { bound, frames, blocks };
 }
 
 /** A skippable frame: magic, u32 LE payload length, payload. */

@@ -8,9 +8,9 @@
  */
 
 import { pipeline, type Readable, Transform } from "node:stream";
-import { createGunzip } from "node:zlib";
 import { createHasher, type Digest, digestOf, EMPTY_SHA256 } from "../digest.js";
 import { ChunkpullError, DigestMismatchError } from "../errors.js";
+import { gunzipStream } from "../formats/gzip-stream.js";
 import type { FileRef } from "../formats/layer-index.js";
 import { readTar } from "../formats/tar/reader.js";
 import type { TarEvent } from "../formats/tar/types.js";
@@ -35,7 +35,7 @@ export interface FullPullResult {
 /** Decompressed bytes of a layer stream. */
 function decompressed(compressed: Readable, compression: LayerCompression): AsyncIterable<Buffer> {
   // pipeline (not pipe) so a digest error at the end of the blob stream reaches the reader.
-  if (compression === "gzip") return pipeline(compressed, createGunzip(), () => {});
+  if (compression === "gzip") return gunzipStream(compressed, "gzip layer stream");
   if (compression === "zstd") return zstdDecompressStream(compressed);
   return compressed;
 }

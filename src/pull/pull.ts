@@ -41,7 +41,10 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
     createRegistryClient({
       ...options.registryConfig,
       ...(options.plainHttp ? { plainHttp: true } : {}),
-      ...(options.credentials ? { credentials: options.credentials } : {}),
+      // --creds belong to the reference's registry only (docs/security.md).
+      ...(options.credentials
+        ? { credentials: options.credentials, credentialHosts: [ref.registry] }
+        : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       concurrency: cfg.concurrency,
       signal: options.signal,

@@ -58,8 +58,14 @@ import { warningLayer } from "./warnings.js";
 export interface RegistryClientOptions extends RegistryConfigOptions {
   /** Plain HTTP for all registries, or per host. Default: only loopback hosts (localhost, 127.x, ::1). */
   plainHttp?: PlainHttpOption;
-  /** One set of credentials for every registry, or a map keyed by registry (`docker.io`, `host:port`, `host/namespace`). */
+  /** One set of credentials (see `credentialHosts`), or a map keyed by registry (`docker.io`, `host:port`, `host/namespace`). */
   credentials?: Credentials | Record<string, Credentials>;
+  /**
+   * The hosts a single `credentials` set belongs to (`pull()` passes the reference's registry).
+   * Without it the set goes to any host addressed as a registry; never to redirect targets or
+   * token realms on other hosts either way.
+   */
+  credentialHosts?: string[];
   /** Read credentials only from this auth file (docker config.json or containers auth.json format). */
   authFile?: string;
   /** Skip auth files and credential helpers entirely (only `credentials`). */
@@ -160,6 +166,7 @@ export class RegistryClient {
     this.tokens = new TokenSource(below, { oauth2: options.oauth2 });
     const credentials = new CredentialStore({
       credentials: options.credentials,
+      credentialHosts: options.credentialHosts,
       authFile: options.authFile,
       env: options.noAuthFiles ? { HOME: "/nonexistent" } : options.env,
       runHelper: options.runCredentialHelper,

@@ -43,6 +43,9 @@ describe("token responses", () => {
     );
     assert.equal(issued.expiresAt, now + 90_000);
     assert.throws(() => parseTokenResponse(Buffer.from("{}"), now), FormatError);
+    // Found by test/fuzz/auth.fuzz.test.ts: valid JSON that is not an object was a TypeError.
+    for (const body of ["null", "3", "[]", '"token"'])
+      assert.throws(() => parseTokenResponse(Buffer.from(body), now), FormatError);
   });
 
   it("makes ONE fetch for concurrent requests of a scope and refetches after expiry", async () => {

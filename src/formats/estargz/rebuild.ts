@@ -8,9 +8,8 @@
  * member-aligned ranges and decompressed as one stream, and held content is spliced in where a
  * member was skipped. Only the diff_id can prove the result.
  */
-import { pipeline, Readable } from "node:stream";
-import { createGunzip } from "node:zlib";
 import { FormatError } from "../../errors.js";
+import { gunzipStream } from "../gzip-stream.js";
 import { blobContent, type ContentSource, OFFLINE_READING } from "../content-source.js";
 import type { ByteRange, ChunkRef, FileRef, RangeSource } from "../layer-index.js";
 import { readAhead } from "../read-ahead.js";
@@ -117,18 +116,8 @@ async function* decompressMembers(
     yield* zstdDecompressStream(compressed);
     return;
   }
-  // pipeline, not pipe: a read error must reach the consumer of the gunzip stream.
-  const gunzip = pipeline(Readable.from(compressed), createGunzip(), () => {});
-  try {
-    for await (const piece of gunzip) yield piece as Buffer;
-  } catch (err) {
-    if (err instanceof Error && "code" in err && String(err.code).startsWith("Z_")) {
-      throw new FormatError(`eStargz blob does not inflate: ${err.message}`, { cause: err });
-    }
-    throw err;
-  } finally {
-    gunzip.destroy();
-  }
+  // zlib's raw errors become EFORMAT naming the members (formats/gzip-stream.ts).
+  yield* gunzipStream(compressed, "eStargz members");
 }
 
 /** The uncompressed tar of a gzip eStargz blob (its sha256 is the diff_id), from the blob alone. */

@@ -6,6 +6,7 @@
  */
 import { type Digest, parseDigest } from "../../digest.js";
 import { FormatError } from "../../errors.js";
+import { checkLayerTree } from "../tree-rules.js";
 
 export type TocEntryType =
   | "dir"
@@ -128,6 +129,17 @@ export function parseToc(json: Buffer, dataEnd: number, unknownKeys?: Set<string
     parseEntry(e, i, unknownKeys),
   );
   validateLayout(entries, dataEnd);
+  checkLayerTree(
+    entries
+      .filter((e) => e.type !== "chunk")
+      .map((e) => ({
+        name: normalizeTocName(e.name, "eStargz TOC entry"),
+        type: e.type,
+        linkName:
+          e.type === "hardlink" ? normalizeTocName(e.linkName ?? "", "hardlink target") : undefined,
+      })),
+    "eStargz TOC",
+  );
   return { version: 1, entries };
 }
 

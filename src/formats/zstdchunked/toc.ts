@@ -7,7 +7,8 @@
  */
 import { EMPTY_SHA256, parseDigest } from "../../digest.js";
 import { FormatError, LimitExceededError } from "../../errors.js";
-import { confinedPath } from "./path.js";
+import { checkLayerTree } from "../tree-rules.js";
+import { cleanAbsPath, confinedPath } from "./path.js";
 import { parseRfc3339 } from "./time.js";
 
 export type TocEntryType =
@@ -305,6 +306,16 @@ export function validateTocEntries(entries: readonly TocEntry[]): void {
     }
   });
   closeOpen("end of TOC");
+  checkLayerTree(
+    entries
+      .filter((e) => e.type !== "chunk")
+      .map((e) => ({
+        name: cleanAbsPath(e.name),
+        type: e.type,
+        linkName: e.type === "hardlink" ? cleanAbsPath(e.linkName) : undefined,
+      })),
+    "TOC",
+  );
 }
 
 function checkChunkFields(e: TocEntry, at: string, isChunkEntry: boolean): void {

@@ -3,11 +3,14 @@
  * credentials to every request that carries a scope. On a 401 it re-reads the challenge (or
  * falls back to the ping's when the 401 has none, as gcr.io and Docker Hardened Images do),
  * drops the cached token and retries once. Requests without a scope (token server, storage
- * URLs) never get credentials.
+ * URLs) never get credentials. Credentials stay with their origin (docs/security.md): the
+ * registry's go to the registry and to its own token server only; redirect targets and token
+ * realms on other hosts get what the configuration names for them (`configuredFor`), if anything.
  */
 import { type HttpRequest, type HttpResponse, headerList, type Layer, type Send } from "../http.js";
 import { type Challenge, parseChallenges } from "./challenge.js";
 import type { CredentialStore, Credentials } from "./credentials.js";
+import { realmHost, realmTrust } from "./realm.js";
 import type { TokenRequest, TokenSource } from "./token.js";
 
 interface ForeignTarget {
@@ -63,7 +66,13 @@ export class Authenticator {
     return p;
   }
 
+  /**
+   * The Authorization value for a request to `url` answering `challenge`. `creds` belong to
+   * `url`'s host: Basic sends them there; a Bearer realm gets them only when it is that host's
+   * own token server (see realm.ts), otherwise only what is configured for the realm's host.
+   */
   private async authorization(
+    url: URL,
     challenge: Challenge,
     scopes: string[],
     creds: Credentials | undefined,
@@ -74,7 +83,15 @@ export class Authenticator {
       return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
     }
     if (creds?.registryToken) return `Bearer ${creds.registryToken}`;
-    const token = await this.tokens.get({ challenge, scopes, credentials: creds, signal });
+    const realm = challenge.params.realm;
+    const trust = realmTrust(url, realm);
+    let realmCreds: Credentials | undefined;
+    if (trust === "home") realmCreds = creds;
+    else if (trust === "foreign") {
+      const host = realmHost(realm);
+      realmCreds = host ? await this.credentials.configuredFor(host) : undefined;
+    }
+    const token = await this.tokens.get({ challenge, scopes, credentials: realmCreds, signal });
     return `Bearer ${token}`;
   }
 
@@ -98,8 +115,9 @@ export class Authenticator {
     if (sentToken && known?.challenge.scheme === "bearer")
       this.tokens.invalidate({ challenge: known.challenge, scopes: known.scopes });
     this.foreign.set(res.url.origin, target);
-    const creds = await this.credentials.get(res.url.host);
-    const value = await this.authorization(challenge, target.scopes, creds, req.signal);
+    // Only what the configuration names for this host: never the registry's own credentials.
+    const creds = await this.credentials.configuredFor(res.url.host);
+    const value = await this.authorization(res.url, challenge, target.scopes, creds, req.signal);
     if (!value) return res;
     await res.dump();
     const headers = { ...req.headers, authorization: value };
@@ -113,8 +131,14 @@ export class Authenticator {
     const known = this.foreign.get(req.url.origin);
     let r = req;
     if (known) {
-      const creds = await this.credentials.get(req.url.host);
-      const value = await this.authorization(known.challenge, known.scopes, creds, req.signal);
+      const creds = await this.credentials.configuredFor(req.url.host);
+      const value = await this.authorization(
+        req.url,
+        known.challenge,
+        known.scopes,
+        creds,
+        req.signal,
+      );
       if (value) r = { ...req, headers: { ...req.headers, authorization: value } };
     }
     const res = await next(r);
@@ -133,7 +157,7 @@ export class Authenticator {
       let challenge = usable(state.challenges);
       const attempt = async (c: Challenge | undefined): Promise<HttpResponse> => {
         if (!c) return next(req);
-        const value = await this.authorization(c, scopes, creds, req.signal);
+        const value = await this.authorization(req.url, c, scopes, creds, req.signal);
         const r: HttpRequest = value
           ? { ...req, headers: { ...req.headers, authorization: value } }
           : req;

@@ -39,8 +39,17 @@ export interface AuthFile {
 export type HelperRunner = (helper: string, serverUrl: string) => Promise<string>;
 
 export interface CredentialOptions {
-  /** One set for every registry, or a map keyed by registry (`docker.io`, `localhost:5000`, `host/namespace`). */
+  /**
+   * One set for the registries this client addresses (see `credentialHosts`), or a map keyed by
+   * registry (`docker.io`, `localhost:5000`, `host/namespace`).
+   */
   credentials?: Credentials | Record<string, Credentials>;
+  /**
+   * The hosts a single `credentials` set belongs to (the reference's registry, its mirrors).
+   * Without it the set goes to every host addressed as a registry, still never to a redirect
+   * target or a token realm on another host.
+   */
+  credentialHosts?: string[];
   /** Only this auth file (skips the default search). */
   authFile?: string;
   /** Environment to read paths from (tests); defaults to process.env. */
@@ -181,12 +190,41 @@ export class CredentialStore {
 
   constructor(private readonly options: CredentialOptions = {}) {}
 
+  /**
+   * Credentials for a host addressed as a registry (a scoped request to the reference's
+   * registry or a mirror): a single `credentials` set applies when it is bound to this host
+   * (or bound to no list at all), otherwise what the configuration names for the host.
+   */
   get(registryHost: string, repository?: string): Promise<Credentials | undefined> {
-    const registry = normalizeRegistry(registryHost);
-    const key = `${registry}/${repository ?? ""}`;
+    return this.cached("registry", registryHost, repository);
+  }
+
+  /**
+   * Credentials the configuration names for exactly this host: for hosts we reach only because
+   * someone else sent us there (redirect targets, token realms on another host). A single
+   * `credentials` set counts only when `credentialHosts` lists the host.
+   */
+  configuredFor(host: string, repository?: string): Promise<Credentials | undefined> {
+    return this.cached("named", host, repository);
+  }
+
+  /** Whether a single `credentials` set may go to this host in the given role. */
+  private singleBoundTo(registry: string, role: "registry" | "named"): boolean {
+    const hosts = this.options.credentialHosts;
+    if (!hosts) return role === "registry";
+    return hosts.some((h) => normalizeRegistry(h) === registry);
+  }
+
+  private cached(
+    role: "registry" | "named",
+    host: string,
+    repository: string | undefined,
+  ): Promise<Credentials | undefined> {
+    const registry = normalizeRegistry(host);
+    const key = `${role} ${registry}/${repository ?? ""}`;
     let p = this.cache.get(key);
     if (!p) {
-      p = this.resolve(registry, repository);
+      p = this.resolve(registry, repository, role);
       this.cache.set(key, p);
     }
     return p;
@@ -195,10 +233,12 @@ export class CredentialStore {
   private async resolve(
     registry: string,
     repository: string | undefined,
+    role: "registry" | "named",
   ): Promise<Credentials | undefined> {
     const explicit = this.options.credentials;
-    if (isSingleCredentials(explicit)) return explicit;
-    if (explicit) {
+    if (isSingleCredentials(explicit)) {
+      if (this.singleBoundTo(registry, role)) return explicit;
+    } else if (explicit) {
       const found = lookupAuths(
         {
           auths: Object.fromEntries(

@@ -29,12 +29,16 @@ export interface TokenRequest {
 
 /** Parse a token response body: `token` or `access_token`, `expires_in` (floored at 60 s), `issued_at`. */
 export function parseTokenResponse(body: Buffer, now = Date.now()): Token {
-  let o: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    o = JSON.parse(body.toString("utf8"));
+    parsed = JSON.parse(body.toString("utf8"));
   } catch {
     throw new FormatError("token response: invalid JSON");
   }
+  // `null`, a number or an array is valid JSON but no token response (found by fuzzing).
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new FormatError("token response: not a JSON object");
+  const o = parsed as Record<string, unknown>;
   const token =
     typeof o.token === "string" && o.token
       ? o.token
@@ -139,7 +143,18 @@ export class TokenSource {
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: form.toString(),
       signal: r.signal,
+      // A 307/308 would replay the form (password or refresh token) to wherever it points.
+      redirect: "manual",
     });
+    if (res.status >= 300 && res.status < 400) {
+      await res.dump();
+      if (c.identityToken)
+        throw new UnauthorizedError(
+          `token server ${realm.origin} redirected the OAuth2 refresh-token POST; the token is not sent on`,
+          { status: res.status, url: realm.origin + realm.pathname },
+        );
+      return undefined;
+    }
     if (res.status === 200)
       return parseTokenResponse(await res.bytes(MAX_TOKEN_BODY), (this.options.now ?? Date.now)());
     await res.dump();
