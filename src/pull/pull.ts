@@ -6,7 +6,7 @@
 
 import pLimit from "p-limit";
 import type { Digest } from "../digest.js";
-import { FormatError } from "../errors.js";
+import { FormatError, NotInStoreError } from "../errors.js";
 import { formatPlatform, parsePlatform } from "../oci/platform.js";
 import type { Platform } from "../oci/types.js";
 import { writeOciLayout } from "../output/oci-layout.js";
@@ -87,7 +87,7 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
           });
           const meter = newMeter();
           const r = await withMeter(meter, () =>
-            pullLayer(
+            pullLayerHealing(
               {
                 client,
                 store,
@@ -119,6 +119,17 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
       const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
       if (failed) throw firstCause(settled, failed.reason);
       for (const x of settled) if (x.status === "fulfilled") results.push(x.value);
+      // A name for `store ls`; losing it costs nothing but the name, so it never fails the pull.
+      await store
+        .putImage({
+          reference: ref.toString(),
+          manifestDigest: image.manifestDigest,
+          configDigest: image.configDigest,
+          diffIds,
+        })
+        .catch((err: Error) =>
+          progress({ kind: "output", message: `image not named: ${err.message}` }),
+        );
       // Still under the pull marker: gc must not collect objects while they are exported.
       if (options.ociLayout) {
         progress({
@@ -152,6 +163,33 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
     };
   } finally {
     if (!options.client) await client.close();
+  }
+}
+
+/** Bound on re-plans of one layer after store misses (each one removed a different object). */
+const STORE_MISS_RETRIES = 64;
+
+/**
+ * pullLayer, planned again when it hits content the store turned out not to hold
+ * (NotInStoreError: a damaged object or pointer, now removed): what is gone is then fetched.
+ * Each retry must be about something new, so a miss that does not go away still fails.
+ */
+async function pullLayerHealing(...args: Parameters<typeof pullLayer>): Promise<LayerResult> {
+  const seen = new Set<string>();
+  for (;;) {
+    try {
+      return await pullLayer(...args);
+    } catch (err) {
+      if (!(err instanceof NotInStoreError) || seen.has(err.message)) throw err;
+      if (seen.size >= STORE_MISS_RETRIES) throw err;
+      seen.add(err.message);
+      const [ctx, desc] = args;
+      ctx.progress({
+        kind: "plan",
+        layer: desc.digest,
+        message: `${desc.digest}: ${err.message}; planning again`,
+      });
+    }
   }
 }
 
