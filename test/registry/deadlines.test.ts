@@ -36,7 +36,7 @@ describe("deadlines", () => {
     reg.setModes({ stallHeaders: true }, "d/headers");
     const c = testClient({
       timeouts: { headersMs: 300 },
-      retries: { retries: 10, baseDelayMs: 5, maxRetryTimeMs: 1000 },
+      retries: { retries: 10, baseDelayMs: 5, maxRetryTimeMs: 3000 },
     });
     const err = await c.getManifest(mockRepo(reg, "d/headers"), "v1").then(
       () => assert.fail("resolved"),
@@ -48,9 +48,10 @@ describe("deadlines", () => {
     assert.match(err.message, /GET http:\/\/127\.0\.0\.1:\d+\/v2\/d\/headers\/manifests\/v1/);
     assert.match(err.message, /no response headers within 300 ms/);
     assert.match(err.message, /gave up after/);
-    // The time budget (1 s lost), not the 10 retries, ended it: about 4 attempts of 300 ms.
+    // Each attempt loses at least 300 ms, so the 3 s budget ends it within 10 attempts, before
+    // the 11 that 10 retries would allow (undici's coarse timers make attempts longer, not more).
     const attempts = reg.stats().requests.filter((r) => r.repo === "d/headers").length;
-    assert.ok(attempts >= 2 && attempts <= 6, `${attempts} attempts`);
+    assert.ok(attempts >= 1 && attempts <= 10, `${attempts} attempts`);
     await c.close();
   });
 
@@ -71,8 +72,9 @@ describe("deadlines", () => {
     assert.match(err.message, /stalled for 300 ms/);
     const gets = reg.stats().requests.filter((r) => r.repo === "d/body" && r.kind === "blob");
     // Without the time budget, each attempt's 100 kB would restart the count: 6 attempts
-    // would then finish the 600 kB blob. The budget stops it first.
-    assert.ok(gets.length >= 2 && gets.length <= 5, `${gets.length} blob requests`);
+    // would then finish the 600 kB blob. The budget (1.2 s, at least 300 ms lost per attempt)
+    // stops it first.
+    assert.ok(gets.length >= 1 && gets.length <= 5, `${gets.length} blob requests`);
     assert.ok(gets.slice(1).every((r) => /^bytes=\d+-$/.test(r.range ?? "")));
     await c.close();
   });

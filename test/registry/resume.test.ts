@@ -40,7 +40,8 @@ describe("resumable ranges (registry client)", () => {
       .map((r) => r.range);
     // Every reset costs one request that starts where the last one broke off.
     assert.equal(ranges[0], "bytes=100000-799999");
-    assert.ok(ranges.length >= 5 && ranges.length <= 7, `${ranges.length}: ${ranges.join(" ")}`);
+    // At most 150 kB per answer (fewer when a loaded machine loses bytes before the reset).
+    assert.ok(ranges.length >= 5 && ranges.length <= 40, `${ranges.length}: ${ranges.join(" ")}`);
     const starts = ranges.map((r) => Number(/^bytes=(\d+)-799999$/.exec(r ?? "")?.[1]));
     for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! > starts[i - 1]!, ranges.join());
     await c.close();
