@@ -12,6 +12,7 @@ import type { Platform } from "../oci/types.js";
 import { writeOciLayout } from "../output/oci-layout.js";
 import { parseReference, type Reference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
+import { loadRegistryConfig, qualifyReference } from "../registry/config/index.js";
 import { withDeadline } from "../registry/deadline.js";
 import { newMeter, withMeter } from "../registry/meter.js";
 import { pastUntrustedMirrors, sumHostCounts } from "../registry/mirror-attempts.js";
@@ -43,7 +44,10 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
       ...(options.plainHttp ? { plainHttp: true } : {}),
       // --creds belong to the reference's registry only (docs/security.md).
       ...(options.credentials
-        ? { credentials: options.credentials, credentialHosts: [ref.registry] }
+        ? {
+            credentials: options.credentials,
+            credentialHosts: [credentialHost(reference, options)],
+          }
         : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       concurrency: cfg.concurrency,
@@ -171,6 +175,12 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
   } finally {
     if (!options.client) await client.close();
   }
+}
+
+/** The registry `--creds` belong to: the reference's, qualified as the client will qualify it. */
+function credentialHost(reference: string, options: PullOptions): string {
+  const conf = loadRegistryConfig(options.registryConfig ?? {}).registriesConf;
+  return parseReference(qualifyReference(reference, conf)).registry;
 }
 
 /** Bound on re-plans of one layer after store misses (each one removed a different object). */

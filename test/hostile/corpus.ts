@@ -5,17 +5,22 @@
  * accepted layer whose names stay confined.
  */
 
-import type { BehaviourModes } from "../../mock-registry/src/index.js";
-import { type Digest, digestOf } from "../../src/digest.js";
-import { skippableFrame, zstdCompress } from "../../src/formats/zstd.js";
-import { ESTARGZ_TOC_DIGEST_KEY } from "../../src/formats/zstdchunked/annotations.js";
 import {
   assembleImage,
   type BuiltImage,
   type BuiltLayer,
   buildLayer,
-} from "../../src/image/build.js";
-import { binaryContent, makeTar, type TarFile, textContent } from "../../src/image/sample-app.js";
+} from "../../mock-registry/src/image/build.js";
+import {
+  binaryContent,
+  makeTar,
+  type TarFile,
+  textContent,
+} from "../../mock-registry/src/image/sample-app.js";
+import type { BehaviourModes } from "../../mock-registry/src/index.js";
+import { type Digest, digestOf } from "../../src/digest.js";
+import { skippableFrame, zstdCompress } from "../../src/formats/zstd.js";
+import { ESTARGZ_TOC_DIGEST_KEY } from "../../src/formats/zstdchunked/annotations.js";
 import { zstdRleBomb } from "./bomb.js";
 import {
   type ChunkedParts,

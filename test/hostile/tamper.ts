@@ -4,6 +4,8 @@
  * digest and position recomputed, the way an attacker who controls the registry (but not the
  * image config's diff_ids) would. Only checks beyond the digests can then catch the change.
  */
+
+import type { BuiltLayer } from "../../mock-registry/src/image/build.js";
 import { type Digest, digestOf } from "../../src/digest.js";
 import { skippableFrame, zstdCompress, zstdDecompress } from "../../src/formats/zstd.js";
 import {
@@ -11,7 +13,6 @@ import {
   zstdChunkedAnnotations,
 } from "../../src/formats/zstdchunked/annotations.js";
 import { encodeFooter } from "../../src/formats/zstdchunked/footer.js";
-import type { BuiltLayer } from "../../src/image/build.js";
 
 /** Raw JSON, tampered with at will (tests only). */
 // biome-ignore lint/suspicious/noExplicitAny: raw JSON of hostile metadata

@@ -9,8 +9,8 @@
  * member was skipped. Only the diff_id can prove the result.
  */
 import { FormatError } from "../../errors.js";
-import { gunzipStream } from "../gzip-stream.js";
 import { blobContent, type ContentSource, OFFLINE_READING } from "../content-source.js";
+import { gunzipStream } from "../gzip-stream.js";
 import type { ByteRange, ChunkRef, FileRef, RangeSource } from "../layer-index.js";
 import { readAhead } from "../read-ahead.js";
 import { zstdDecompressStream } from "../zstd-stream.js";
