@@ -8,7 +8,13 @@ import type { Digest } from "../digest.js";
 import { DigestMismatchError } from "../errors.js";
 import { repositoryScope } from "./auth/challenge.js";
 import type { CapabilityStore } from "./capabilities.js";
-import { NetworkError, NotFoundError, RangesFailedError, RegistryError } from "./errors.js";
+import {
+  NetworkError,
+  NotFoundError,
+  RangeIgnoredError,
+  RangesFailedError,
+  RegistryError,
+} from "./errors.js";
 import { displayUrl, type HttpResponse, header, isAbortError, type Send } from "./http.js";
 import {
   type Endpoint,
@@ -107,8 +113,9 @@ export async function withOrigins<T>(
       return await attempt(ep);
     } catch (e) {
       lastError = e;
-      // Only the registry's own failures can end the walk early; the registry is last.
-      if (i === endpoints.length - 1 || isAbortError(e)) throw e;
+      // Only the registry's own failures can end the walk early; the registry is last. A
+      // whole-blob answer handed over (Range ignored) is this endpoint serving, not failing.
+      if (i === endpoints.length - 1 || isAbortError(e) || e instanceof RangeIgnoredError) throw e;
       if (!ep.mirror && !failsOver(e) && !isInsecureFirst(ep, endpoints[i + 1])) throw e;
       if (ep.mirror && (e instanceof NetworkError || isRetryableNetworkError(e)))
         ctx.routes.markDown(ep);
