@@ -99,13 +99,13 @@ const CASES: ModeCase[] = [
   { name: "serverErrors", modes: { serverErrors: { count: 4, status: 503 } }, moreRequests: true },
   {
     name: "redirect-short-ttl",
-    // The mock signs whole seconds: a 3 s TTL lives 2-3 s (the mock shares this busy process
+    // The mock signs whole seconds: a 6 s TTL lives 5-6 s (the mock shares this busy process
     // with the other cases: a URL must outlive one redirect hop, even a slow one).
-    modes: { redirectBlobs: true, redirectTtlSeconds: 3 },
+    modes: { redirectBlobs: true, redirectTtlSeconds: 6 },
     // The client remembers the signed storage URLs; once they expire (403) it must ask the
     // registry for fresh ones. Pull v1 again, into an empty store, after the TTL.
     afterPull: async (client) => {
-      await sleep(3100);
+      await sleep(6100);
       const { dir, store } = await freshStore();
       try {
         const r = await pull(`${REG_HOST.host}/modes/redirect-short-ttl:v1`, { store, client });

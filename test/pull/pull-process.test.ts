@@ -99,15 +99,16 @@ describe("pulls in several processes", () => {
       run.child.kill("SIGKILL");
       assert.equal(await run.done, null, "killed, not exited");
       assert.ok(!run.lines.some((l) => "result" in l), "the child did not finish");
-      // The base layer finished before the kill; the app layer has no record.
-      assert.ok(await store.getLayer(slow.layers[0]!.diffId));
+      // The app layer has no record. The small base layer usually finished before the kill,
+      // but layers run side by side, so on a loaded machine it may not have.
+      const baseRecorded = (await store.getLayer(slow.layers[0]!.diffId)) !== undefined;
       assert.equal(await store.getLayer(slow.layers[1]!.diffId), undefined);
 
       reg.clearModes("proc/slow");
       const client = testClient();
       try {
         const r = await pull(`${reg.host}/proc/slow:v1`, { store, client });
-        assert.equal(r.layers[0]!.mode, "cached");
+        assert.equal(r.layers[0]!.mode, baseRecorded ? "cached" : "partial");
         assert.equal(r.layers[1]!.mode, "partial");
         assert.equal(r.layers[1]!.verified, "diff-id");
       } finally {

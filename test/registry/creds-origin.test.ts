@@ -315,12 +315,12 @@ describe("credentials stay with their origin", () => {
       retries: 0,
     });
     try {
-      await assert.rejects(
-        c.fetchRanges({ registry: home.host, repository: "r", digest, size: blob.length }, [
-          { offset: 0, length: 10 },
-        ]),
-        (e: Error & { code?: string }) => e.code === "EUNAUTHORIZED",
+      // The mirror refuses (it gets no credentials); the walk falls through to the registry.
+      const [got] = await c.fetchRanges(
+        { registry: home.host, repository: "r", digest, size: blob.length },
+        [{ offset: 0, length: 10 }],
       );
+      assert.deepEqual(got, blob.subarray(0, 10));
       assert.ok(mirror.seen.length > 0, "the mirror was tried first");
       assertNoSecret(mirror, "unbound mirror");
     } finally {
