@@ -3,6 +3,8 @@
  * undici's interceptors wrap `dispatch` (and go-containerregistry wraps a RoundTripper); the
  * client composes transport -> retry -> redirect -> auth, and callers may add their own.
  */
+import { LimitExceededError } from "../errors.js";
+
 export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export interface HttpRequest {
@@ -103,4 +105,27 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** A URL fit for error messages: no query (signed storage URLs carry credentials there), no userinfo. */
 export function displayUrl(u: URL): string {
   return u.origin + u.pathname;
+}
+
+/**
+ * A response body read whole, but never past `limit` bytes: `stop` ends the transfer (abort or
+ * destroy, whichever the caller holds) before the LimitExceededError naming `url`.
+ */
+export async function readBounded(
+  body: AsyncIterable<Buffer>,
+  limit: number,
+  url: string,
+  stop: () => void,
+): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const c of body) {
+    total += c.length;
+    if (total > limit) {
+      stop();
+      throw new LimitExceededError(`response from ${url} is larger than ${limit} bytes`);
+    }
+    parts.push(c);
+  }
+  return Buffer.concat(parts, total);
 }

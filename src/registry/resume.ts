@@ -7,7 +7,6 @@
  * not resumed here: the range engine re-asks their missing ranges. Attempts are bounded by the
  * same RetryBudget as every other retry; progress restarts the consecutive count only.
  */
-import { LimitExceededError } from "../errors.js";
 import { RangeResponseError } from "./errors.js";
 import {
   displayUrl,
@@ -15,6 +14,7 @@ import {
   type HttpResponse,
   header,
   type Layer,
+  readBounded,
   type Send,
   sleep,
 } from "./http.js";
@@ -112,21 +112,7 @@ function withResumingBody(
   return {
     ...first,
     body,
-    async bytes(limit: number) {
-      const parts: Buffer[] = [];
-      let total = 0;
-      for await (const c of body) {
-        total += c.length;
-        if (total > limit) {
-          current.abort();
-          throw new LimitExceededError(
-            `response from ${displayUrl(req.url)} is larger than ${limit} bytes`,
-          );
-        }
-        parts.push(c);
-      }
-      return Buffer.concat(parts, total);
-    },
+    bytes: (limit: number) => readBounded(body, limit, displayUrl(req.url), () => current.abort()),
     dump: () => (used ? Promise.resolve() : first.dump()),
     abort() {
       used = true;

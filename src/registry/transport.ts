@@ -5,8 +5,7 @@
  * turned into typed errors that name the URL (transport-errors.ts).
  */
 import { Agent, Client, type Dispatcher, EnvHttpProxyAgent, Pool } from "undici";
-import { LimitExceededError } from "../errors.js";
-import { displayUrl, type HttpRequest, type HttpResponse, type Send } from "./http.js";
+import { displayUrl, type HttpRequest, type HttpResponse, readBounded, type Send } from "./http.js";
 import { currentMeter, type HostCount, hostCount, type Meter } from "./meter.js";
 import {
   type ResolvedTimeouts,
@@ -172,19 +171,7 @@ export class Transport {
       url,
       redirected: false,
       body,
-      async bytes(limit: number) {
-        const parts: Buffer[] = [];
-        let total = 0;
-        for await (const c of body) {
-          total += c.length;
-          if (total > limit) {
-            raw.destroy();
-            throw new LimitExceededError(`response from ${url} is larger than ${limit} bytes`);
-          }
-          parts.push(c);
-        }
-        return Buffer.concat(parts, total);
-      },
+      bytes: (limit: number) => readBounded(body, limit, String(url), () => raw.destroy()),
       async dump() {
         if (used) return;
         used = true;
