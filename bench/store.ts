@@ -141,7 +141,7 @@ async function runOnce(store: Store, n: number): Promise<Row[]> {
       compressedDigest: sha(randomBytes(8)),
       mediaType: "bench",
       format: "zstd:chunked",
-      verified: "diff_id",
+      verified: "diff-id",
       objects: [object],
       uncompressedSize: data.length,
     },

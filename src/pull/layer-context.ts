@@ -69,7 +69,7 @@ export async function recordLayer(ctx: LayerContext, job: LayerJob, p: LayerProo
       mediaType: job.desc.mediaType,
       format: p.format,
       ...(p.tocDigest ? { tocDigest: p.tocDigest } : {}),
-      verified: p.verified === "diff-id" ? "diff_id" : "toc",
+      verified: p.verified,
       objects: p.files.map((f) => f.digest),
       uncompressedSize: p.uncompressedSize,
     },

@@ -57,7 +57,7 @@ export async function pullLayer(
 async function pullOneLayer(ctx: LayerContext, job: LayerJob): Promise<LayerResult> {
   const { desc, diffId } = job;
   const stored = await ctx.store.getLayer(diffId);
-  if (stored && (stored.record.verified === "diff_id" || ctx.cfg.verify === "toc")) {
+  if (stored && (stored.record.verified === "diff-id" || ctx.cfg.verify === "toc")) {
     ctx.progress({
       kind: "layer-done",
       layer: desc.digest,
@@ -70,7 +70,7 @@ async function pullOneLayer(ctx: LayerContext, job: LayerJob): Promise<LayerResu
       mode: "cached",
       filesTotal: files,
       filesFromStore: files,
-      verified: stored.record.verified === "diff_id" ? "diff-id" : "toc",
+      verified: stored.record.verified,
     };
   }
   const discovery = await discoverLayer(desc, job.ranges, ctx.cfg, ctx.signal);

@@ -13,7 +13,9 @@ import type { Store } from "../store/store.js";
  * `toc`: layers without a tar-split (eStargz, old zstd:chunked) may be partial-pulled on the
  * strength of the TOC digest and the per-file digests; the result says which policy held.
  */
-export type VerifyPolicy = "diff-id" | "toc";
+export type { VerifyPolicy } from "../store/types.js";
+
+import type { VerifyPolicy } from "../store/types.js";
 
 export type LayerFormat = "zstd:chunked" | "estargz" | "estargz-zstd" | "gzip" | "zstd" | "tar";
 

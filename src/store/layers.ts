@@ -221,7 +221,9 @@ function validateRecord(value: unknown, path: string): LayerRecord {
     if (!f || !Number.isSafeInteger(f.size)) fail(`${key} size missing`);
     parseDigest(f!.digest, `layer record ${path}: ${key} digest`);
   }
-  if (r.verified !== "diff_id" && r.verified !== "toc") fail("unknown verify policy");
+  // Older stores spelled the policy `diff_id`.
+  if ((r.verified as string) === "diff_id") r.verified = "diff-id";
+  if (r.verified !== "diff-id" && r.verified !== "toc") fail("unknown verify policy");
   if (typeof r.format !== "string" || typeof r.mediaType !== "string") fail("format missing");
   if (!Number.isSafeInteger(r.uncompressedSize)) fail("uncompressedSize missing");
   return r as LayerRecord;

@@ -10,11 +10,12 @@ export interface ChunkPointer {
 }
 
 /**
- * How the layer's content was authenticated when it was stored:
- * `diff_id`: the rebuilt tar hashed to the diff_id from the image config;
+ * How a layer's content is authenticated, the one spelling the API, the CLI and the store use:
+ * `diff-id`: the rebuilt tar hashed to the diff_id from the image config;
  * `toc`: only the TOC digest (and per-file digests) vouched for it.
+ * (Stores written before 0.2 say `diff_id`; records are read with either.)
  */
-export type VerifyPolicy = "diff_id" | "toc";
+export type VerifyPolicy = "diff-id" | "toc";
 
 /** What the caller supplies to putLayer. */
 export interface LayerRecordInput {

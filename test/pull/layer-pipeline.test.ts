@@ -128,7 +128,7 @@ describe("the layer pipeline over a local blob file", { concurrency: true }, () 
     assert.equal(r2.mode, "partial");
     assert.ok(r2.filesFromStore > 0 && r2.filesFromStore < r2.filesTotal, JSON.stringify(r2));
     assert.equal(b2.opened, 0, "no whole-blob read");
-    assert.equal((await store.getLayer(v2.diffId))?.record.verified, "diff_id");
+    assert.equal((await store.getLayer(v2.diffId))?.record.verified, "diff-id");
     // Already in the store: nothing read, and the counters say what the record holds.
     const b3 = await fileBlob(v2);
     const r3 = await pullOne(v2, store, b3.blob);

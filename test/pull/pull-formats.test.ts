@@ -58,7 +58,7 @@ describe("layer formats through pull()", () => {
       assert.equal(l.verified, "diff-id");
       assert.match(l.fallbackReason ?? "", /estargz layer \(no tar-split\)/);
       assert.ok(l.filesTotal > 0);
-      assert.equal((await store.getLayer(layer.diffId))?.record.verified, "diff_id");
+      assert.equal((await store.getLayer(layer.diffId))?.record.verified, "diff-id");
     });
     await withStore(async (store) => {
       reg.resetStats();
@@ -72,7 +72,7 @@ describe("layer formats through pull()", () => {
       // A toc-verified layer does not satisfy a later diff-id pull: it is pulled again, in full.
       const again = await pull(ref, { store });
       assert.equal(again.layers[0]!.mode, "full");
-      assert.equal((await store.getLayer(layer.diffId))?.record.verified, "diff_id");
+      assert.equal((await store.getLayer(layer.diffId))?.record.verified, "diff-id");
     });
   });
 

@@ -23,7 +23,7 @@ const WRITER = `
     console.log("object " + obj.digest);
     await store.putLayer({
       diffId: "sha256:" + "ab".repeat(32), compressedDigest: "sha256:" + "cd".repeat(32),
-      mediaType: "m", format: "zstd:chunked", verified: "diff_id", objects: [obj.digest],
+      mediaType: "m", format: "zstd:chunked", verified: "diff-id", objects: [obj.digest],
       uncompressedSize: 1,
     }, Buffer.from("{}"), endless());
   }

@@ -73,7 +73,7 @@ export function layerInput(objects: Digest[], label = "layer"): LayerRecordInput
     mediaType: "application/vnd.oci.image.layer.v1.tar+zstd",
     format: "zstd:chunked",
     tocDigest: digestOf(Buffer.from(`toc:${label}`)),
-    verified: "diff_id",
+    verified: "diff-id",
     objects,
     uncompressedSize: 12345,
   };

@@ -116,6 +116,18 @@ describe("layer records", () => {
     assert.ok(await store.getLayer(input.diffId));
   });
 
+  it("reads records of stores that spelled the verify policy diff_id", async () => {
+    const store = await tempStore();
+    const input = layerInput([]);
+    await store.putLayer(input, Buffer.from("index"), Buffer.from("s"));
+    const path = join(store.layout.layerDir(input.diffId), "record.json");
+    const record = JSON.parse(await readFile(path, "utf8"));
+    assert.equal(record.verified, "diff-id");
+    record.verified = "diff_id";
+    await writeFile(path, JSON.stringify(record));
+    assert.equal((await store.getLayer(input.diffId))?.record.verified, "diff-id");
+  });
+
   it("reads a store written when the files index was called toc.json", async () => {
     const store = await tempStore();
     const input = layerInput([]);

@@ -27,7 +27,7 @@ const PULLER = `
   while (!existsSync(go)) await new Promise((r) => setTimeout(r, 20));
   await store.putLayer({
     diffId: "sha256:" + "ab".repeat(32), compressedDigest: "sha256:" + "cd".repeat(32),
-    mediaType: "m", format: "tar", verified: "diff_id", objects: [obj.digest],
+    mediaType: "m", format: "tar", verified: "diff-id", objects: [obj.digest],
     uncompressedSize: 1,
   }, Buffer.from("{}"), Buffer.alloc(0));
   await pull.end();
