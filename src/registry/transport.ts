@@ -3,7 +3,8 @@
  * configured) whose per-origin pools keep connections alive, with timeouts and request/byte
  * counters so tests can assert round trips.
  */
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
+import { createRequire } from "node:module";
+import type { Dispatcher } from "undici";
 import { LimitExceededError } from "../errors.js";
 import type { HttpRequest, HttpResponse, Send } from "./http.js";
 import { currentMeter, type Meter } from "./meter.js";
@@ -37,7 +38,18 @@ export interface TransportStats {
 
 const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"];
 
+/**
+ * undici is loaded when the first dispatcher is built, not when the library is imported: it is
+ * about a third of the library's import time, and commands that never reach a registry (layer
+ * and store commands, `--version`) should not pay for it. It is CommonJS, so a synchronous
+ * require keeps the constructor synchronous.
+ */
+function loadUndici(): typeof import("undici") {
+  return createRequire(import.meta.url)("undici") as typeof import("undici");
+}
+
 function buildDispatcher(o: TransportOptions): Dispatcher {
+  const { Agent, EnvHttpProxyAgent } = loadUndici();
   const timeout = o.timeoutMs ?? 30_000;
   const common = {
     connections: o.connections ?? 8,
