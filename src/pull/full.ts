@@ -19,7 +19,8 @@ import { zstdDecompressStream } from "../formats/zstd-stream.js";
 import type { LayerCompression } from "../oci/media-types.js";
 import type { Store } from "../store/store.js";
 import { ChunkRecorder, recordChunks } from "./chunk-recorder.js";
-import { ObjectWriter, SMALL_FILE } from "./object-writer.js";
+import { SMALL_FILE } from "./object-writer.js";
+import { StagedObjectWriter } from "./staged-writer.js";
 
 export interface FullPullResult {
   diffId: Digest;
@@ -119,7 +120,9 @@ export async function indexTar(
     }
   }
 
-  const writer = new ObjectWriter(store);
+  // Every object of the layer is written here: staged, with one durability barrier in drain()
+  // instead of an fsync each; no existence probes when the store holds no object at all.
+  const writer = new StagedObjectWriter(store, !(await store.hasNoObjects()));
   try {
     for (;;) {
       const next = await events.next();

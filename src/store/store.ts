@@ -14,6 +14,7 @@ import { collectGarbage, walkFanOut } from "./gc.js";
 import { type Bytes, getLayer, listLayers, putLayer, removeLayer } from "./layers.js";
 import { defaultStoreDir, STORE_VERSION, StoreLayout } from "./layout.js";
 import { acquirePull, DEFAULT_TIMINGS, type LockTimings, livePullMarkers } from "./locks.js";
+import { type BarrierKind, StagedObjects } from "./staged.js";
 import type {
   ChunkPointer,
   GcResult,
@@ -142,6 +143,19 @@ export class Store {
       await discardTemp(temp.path);
     }
     return { digest: temp.digest, size: temp.size };
+  }
+
+  /**
+   * A batch of object writes with one durability barrier at `commit` instead of an fsync per
+   * object (cold and full pulls; see staged.ts). Hold a pull marker while it is in use.
+   */
+  stageObjects(barrier?: BarrierKind): StagedObjects {
+    return new StagedObjects(this.layout, barrier);
+  }
+
+  /** Whether the store holds no object at all (then existence probes are pointless). */
+  async hasNoObjects(): Promise<boolean> {
+    return (await readdir(this.layout.objectsDir)).length === 0;
   }
 
   /** Record where a chunk lives. Returns false when a pointer for that digest already exists. */
