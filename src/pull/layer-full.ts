@@ -17,7 +17,11 @@ export async function fullLayer(
   base: LayerBase,
   format: LayerFormat,
   reason: string | undefined,
+  /** Not a fallback: the full path chosen on purpose (a cold store). */
+  chosen?: string,
 ): Promise<LayerResult> {
+  if (chosen)
+    ctx.progress({ kind: "plan", layer: desc.digest, message: `${desc.digest}: ${chosen}` });
   if (reason)
     ctx.progress({
       kind: "fallback",

@@ -11,6 +11,7 @@ import type { BlobRef } from "../registry/context.js";
 import { RangeResponseError } from "../registry/errors.js";
 import { currentMeter } from "../registry/meter.js";
 import { filesByCleanPath } from "../store/layer-tar.js";
+import { coldStreamReason } from "./cold.js";
 import { type Discovery, discoverLayer } from "./discover.js";
 import { fetchPlan } from "./fetch.js";
 import { countingSource, type LayerContext, recordLayer } from "./layer-context.js";
@@ -108,6 +109,10 @@ async function pullOneLayer(
     // Every further batch of ranges would cost the blob up to its last range again: one
     // streamed full download is cheaper and needs no buffering.
     return fullLayer(ctx, desc, diffId, blob, base, discovery.layer.format, ignored);
+  }
+  const cold = discovery.path === "partial" ? await coldStreamReason(ctx.store, desc) : undefined;
+  if (discovery.path === "partial" && cold) {
+    return fullLayer(ctx, desc, diffId, blob, base, discovery.layer.format, undefined, cold);
   }
   if (discovery.path === "partial" && discovery.rebuild === "members") {
     const layer = discovery.layer;
