@@ -39,13 +39,30 @@ export interface TransportStats {
 const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"];
 
 /**
- * undici is loaded when the first dispatcher is built, not when the library is imported: it is
- * about a third of the library's import time, and commands that never reach a registry (layer
- * and store commands, `--version`) should not pay for it. It is CommonJS, so a synchronous
- * require keeps the constructor synchronous.
+ * undici is loaded when the first dispatcher is built, not when the library is imported, and
+ * only its dispatchers: undici's index also loads fetch, cookies and, through the globals those
+ * touch, node's own bundled copy of undici (about 0.1 s of CPU per process, the largest part of
+ * a pull's start-up). The request API is attached to Dispatcher.prototype exactly as the index
+ * does. Should undici's file layout ever change, the index is the fallback. CommonJS, so a
+ * synchronous require keeps the constructor synchronous.
  */
-function loadUndici(): typeof import("undici") {
-  return createRequire(import.meta.url)("undici") as typeof import("undici");
+type Undici = Pick<typeof import("undici"), "Agent" | "EnvHttpProxyAgent">;
+let undici: Undici | undefined;
+function loadUndici(): Undici {
+  if (undici) return undici;
+  const req = createRequire(import.meta.url);
+  try {
+    const dispatcher = req("undici/lib/dispatcher/dispatcher.js") as { prototype: object };
+    if (!("request" in dispatcher.prototype))
+      Object.assign(dispatcher.prototype, req("undici/lib/api/index.js"));
+    undici = {
+      Agent: req("undici/lib/dispatcher/agent.js"),
+      EnvHttpProxyAgent: req("undici/lib/dispatcher/env-http-proxy-agent.js"),
+    };
+  } catch {
+    undici = req("undici") as Undici;
+  }
+  return undici!;
 }
 
 function buildDispatcher(o: TransportOptions): Dispatcher {
