@@ -18,6 +18,7 @@ export async function pullCommand(args: string[]): Promise<number> {
       quiet: { type: "boolean", short: "q" },
       strict: { type: "boolean" },
       "oci-layout": { type: "string" },
+      timeout: { type: "string" },
     },
     ["REF"],
   );
@@ -36,6 +37,11 @@ export async function pullCommand(args: string[]): Promise<number> {
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
     throw new UsageError("--concurrency must be a positive integer");
   }
+  const timeoutText = str(values, "timeout");
+  const timeoutSeconds = timeoutText === undefined ? undefined : Number(timeoutText);
+  if (timeoutSeconds !== undefined && !(Number.isFinite(timeoutSeconds) && timeoutSeconds > 0)) {
+    throw new UsageError("--timeout must be a positive number of seconds");
+  }
   const json = values.json === true;
   const quiet = values.quiet === true || json;
   const result: PullResult = await pull(positionals[0]!, {
@@ -47,6 +53,7 @@ export async function pullCommand(args: string[]): Promise<number> {
     concurrency,
     strictFormat: values.strict === true,
     ociLayout: str(values, "oci-layout"),
+    ...(timeoutSeconds !== undefined ? { timeoutMs: Math.round(timeoutSeconds * 1000) } : {}),
     onProgress: quiet ? undefined : (e) => process.stderr.write(`${e.message}\n`),
   });
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,7 +1,7 @@
 /**
  * Bulk object writes with one durability barrier instead of an fsync per object: for pulls that
  * write many objects at once (a cold or full pull). Each object is streamed to a temp file,
- * hashed and verified exactly like `writeObject`, but neither fsync'd nor made visible. `commit`
+ * hashed, stamped and verified exactly like `writeObject`, but neither fsync'd nor made visible. `commit`
  * then makes the whole batch durable at once and only then renames it into place:
  *
  *   1. barrier: the temp files' data reaches the disk (syncfs of the store's filesystem, or
@@ -20,6 +20,7 @@ import { algorithmOf, type Digest, parseDigest } from "../digest.js";
 import { DigestMismatchError } from "../errors.js";
 import { commitTemp, discardTemp, fsyncDir, writeTemp } from "./atomic.js";
 import type { StoreLayout } from "./layout.js";
+import { OBJECT_STAMP_S } from "./objects.js";
 
 /** How commit makes data durable: "syncfs" tries `sync -f` first; "fsync" syncs file by file. */
 export type BarrierKind = "syncfs" | "fsync";
@@ -76,6 +77,8 @@ export class StagedObjects {
       algorithm,
       fsync: false,
       mode: 0o444,
+      mtime: OBJECT_STAMP_S,
+      what: `object ${expected ?? "(new)"}`,
     });
     if (expected && temp.digest !== expected) {
       await discardTemp(temp.path);

@@ -7,6 +7,7 @@ import { readFile, stat } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { digestOf } from "../../src/digest.js";
 import { DigestMismatchError } from "../../src/errors.js";
+import { OBJECT_STAMP_S } from "../../src/store/objects.js";
 import { StagedObjects } from "../../src/store/staged.js";
 import { listDir, runChild, STORE_MODULE, tempStore } from "./helpers.js";
 
@@ -31,7 +32,9 @@ describe("staged objects", () => {
       assert.deepEqual(committed, [digestOf(small), digestOf(big)]);
       assert.deepEqual(await readFile(store.objectPath(digestOf(small))), small);
       assert.deepEqual(await readFile(store.objectPath(digestOf(big))), big);
-      assert.equal((await stat(store.objectPath(digestOf(big)))).mode & 0o777, 0o444);
+      const st = await stat(store.objectPath(digestOf(big)));
+      assert.equal(st.mode & 0o777, 0o444);
+      assert.equal(st.mtimeMs, OBJECT_STAMP_S * 1000, "carries the store's integrity stamp");
       assert.deepEqual(await listDir(store.layout.tmpDir), []);
       assert.equal(await store.hasNoObjects(), false);
     });
