@@ -117,6 +117,8 @@ export function describeTarget(t: Target): string {
   return `${t.name}: ${t.ratio.toFixed(2)} (target <= ${t.limit}) ${verdict}`;
 }
 
+/** A Markdown table cell: a tool named after a shell pipeline must not split the row. */
+const cell = (s: string) => s.replace(/\|/g, "\\|");
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "-");
 const mb = (n: number) => (Number.isFinite(n) ? (n / 1e6).toFixed(1) : "-");
 
@@ -131,7 +133,7 @@ export function markdown(rows: Row[], tg: Target[], header: string): string {
     for (const r of rows.filter((x) => x.link === link)) {
       const fail = r.failed ? ` (${r.failed} failed)` : "";
       lines.push(
-        `| ${r.format} | ${r.scenario} | ${r.tool} | ${f2(r.wall)} | ${f2(r.cpu)} | ${r.rssMiB.toFixed(0)} | ${mb(r.bytes)} | ${r.ideal !== undefined ? mb(r.ideal) : ""} | ${Number.isFinite(r.requests) ? r.requests : "-"} | ${r.runs}${fail} |`,
+        `| ${r.format} | ${r.scenario} | ${cell(r.tool)} | ${f2(r.wall)} | ${f2(r.cpu)} | ${r.rssMiB.toFixed(0)} | ${mb(r.bytes)} | ${r.ideal !== undefined ? mb(r.ideal) : ""} | ${Number.isFinite(r.requests) ? r.requests : "-"} | ${r.runs}${fail} |`,
       );
     }
     lines.push("");
