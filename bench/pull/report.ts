@@ -161,6 +161,7 @@ export function svgChart(rows: Row[], link: string): string {
   const height = top + groups.length * groupH + 20 + tools.length * 16;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<title>Pull wall time (s, median), ${esc(link)}</title>`,
     `<text x="10" y="20" font-size="14">Pull wall time (s, median), ${esc(link)}</text>`,
   ];
   groups.forEach((g, gi) => {
