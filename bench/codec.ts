@@ -4,7 +4,8 @@
  * Data: the `rootfs` reference vector (2 MB: every operation is repeated, best run kept) and a
  * generated tar (CHUNKPULL_BENCH_MB, default 500). Each operation runs in its own process so its
  * peak RSS is its own. Every rebuild is checked against the digest convert reported.
- * Results: a markdown table on stdout and .bench-data/codec-results.json.
+ * First the per-byte kernels alone, JavaScript against WebAssembly (bench/kernels.ts).
+ * Results: markdown tables on stdout and .bench-data/codec-results.json.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -14,6 +15,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeSyntheticTar } from "./gen-tar.js";
+import { kernelRows, kernelTable } from "./kernels.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -178,6 +180,8 @@ function machine() {
 async function main() {
   await mkdir(work, { recursive: true });
   const info = machine();
+  process.stderr.write("kernels: JavaScript and WebAssembly\n");
+  const kernels = kernelRows();
   const rows: Row[] = [];
   const rootfs = join(root, "test", "fixtures", "vectors", "rootfs", "input.tar");
   if (existsSync(rootfs)) await benchTar("rootfs", rootfs, rows);
@@ -191,12 +195,16 @@ async function main() {
   info.loadAfter = loadavg()
     .map((l) => l.toFixed(2))
     .join(" ");
-  await writeFile(join(work, "codec-results.json"), `${JSON.stringify({ info, rows }, null, 2)}\n`);
+  await writeFile(
+    join(work, "codec-results.json"),
+    `${JSON.stringify({ info, kernels, rows }, null, 2)}\n`,
+  );
 
   console.log(
     `${info.cpu}, nproc ${info.nproc}, ${info.memGiB} GiB, node ${info.node} ${info.platform}; ` +
       `${info.zstd}; ${info.gzip}; load ${info.loadBefore} -> ${info.loadAfter}; ${info.date}\n`,
   );
+  console.log(`${kernelTable(kernels)}\n`);
   console.log("| data | operation | seconds | MB/s (of tar) | peak RSS MiB | note |");
   console.log("|---|---|---:|---:|---:|---|");
   for (const r of rows) {

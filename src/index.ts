@@ -5,7 +5,6 @@
 export { type Digest, digestOf, parseDigest } from "./digest.js";
 export * from "./errors.js";
 export {
-  convertLayer,
   LAYER_WRITE_FORMATS,
   type LayerWriteFormat,
   type LayerWriteResult,
@@ -27,9 +26,8 @@ export {
 } from "./formats/open.js";
 export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./oci/types.js";
 export { storedLayerTar } from "./output/layer-tar.js";
-export { writeOciLayout } from "./output/oci-layout.js";
+
 export { type Plan, planLayer } from "./pull/plan.js";
-export { pull } from "./pull/pull.js";
 export type {
   LayerResult,
   ProgressEvent,
@@ -78,3 +76,26 @@ export type { RetryOptions } from "./registry/retry.js";
 export { DEFAULT_TIMEOUTS, type TimeoutOptions } from "./registry/timeouts.js";
 export { type WarmedBlob, type WarmOptions, type WarmResult, warm } from "./registry/warm.js";
 export { openStore, Store } from "./store/index.js";
+
+// The pull engine, the writers and the OCI layout output are loaded on first call, so importing
+// the library (and every CLI command that does not pull) does not pay for their modules.
+type Convert = typeof import("./formats/convert.js").convertLayer;
+type Pull = typeof import("./pull/pull.js").pull;
+type WriteOciLayout = typeof import("./output/oci-layout.js").writeOciLayout;
+
+/** Writes a layer tar as zstd:chunked or eStargz (see formats/convert.ts). */
+export async function convertLayer(...args: Parameters<Convert>): ReturnType<Convert> {
+  return (await import("./formats/convert.js")).convertLayer(...args);
+}
+
+/** Pulls an image into the store (see pull/pull.ts). */
+export async function pull(...args: Parameters<Pull>): ReturnType<Pull> {
+  return (await import("./pull/pull.js")).pull(...args);
+}
+
+/** Writes pulled images as an OCI image layout (see output/oci-layout.ts). */
+export async function writeOciLayout(
+  ...args: Parameters<WriteOciLayout>
+): ReturnType<WriteOciLayout> {
+  return (await import("./output/oci-layout.js")).writeOciLayout(...args);
+}

@@ -3,9 +3,11 @@
  * The chunkpull command line: a thin layer over the library. Each command lives in its own file
  * and only parses arguments, calls the library and renders the result.
  */
+import { createRequire } from "node:module";
 import { ChunkpullError } from "../errors.js";
 
 const USAGE = `usage:
+  chunkpull --version
   chunkpull pull REF [--store DIR] [--platform os/arch[/variant]] [--plain-http] [--creds user:pass]
                  [--verify diff-id|toc] [--concurrency N] [--json] [--quiet] [--strict]
                  [--oci-layout DIR] [--timeout SECONDS]
@@ -39,6 +41,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 export async function main(argv: string[]): Promise<number> {
   const [first, second, ...rest] = argv;
+  if (first === "--version" || first === "-V") {
+    // package.json sits three levels above dist/src/cli/main.js in the installed package.
+    const pkg = createRequire(import.meta.url)("../../../package.json") as { version: string };
+    process.stdout.write(`chunkpull ${pkg.version}\n`);
+    return 0;
+  }
   if (!first || first === "-h" || first === "--help" || first === "help") {
     process.stdout.write(USAGE);
     return first ? 0 : 2;

@@ -101,6 +101,15 @@ class FrameScanner {
   }
 }
 
+/**
+ * Frames decompressed ahead, in order: each runs on libuv's thread pool, so while the consumer
+ * handles one frame the next ones are already decoding (a zstd:chunked blob is thousands of
+ * small frames; one at a time, every frame would wait a thread-pool round trip). Bounded in
+ * count and in compressed bytes.
+ */
+const AHEAD_FRAMES = 8;
+const AHEAD_BYTES = 8 << 20;
+
 export async function* zstdDecompressStream(
   source: AsyncIterable<Uint8Array>,
   maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
@@ -108,29 +117,49 @@ export async function* zstdDecompressStream(
 ): AsyncGenerator<Buffer> {
   const data = new Pending();
   let scanner = new FrameScanner();
-  for await (const piece of source) {
-    data.push(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
-    for (;;) {
-      scanner.scan(data);
-      if (scanner.end < 0) {
-        if (data.length > maxFrameBytes) {
-          throw new LimitExceededError(`zstd frame larger than ${maxFrameBytes} bytes`);
+  const ahead: Array<{ out: Promise<Buffer>; size: number }> = [];
+  let aheadBytes = 0;
+  const next = () => {
+    const a = ahead.shift()!;
+    aheadBytes -= a.size;
+    return a.out;
+  };
+  try {
+    for await (const piece of source) {
+      data.push(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
+      for (;;) {
+        scanner.scan(data);
+        if (scanner.end < 0) {
+          if (data.length > maxFrameBytes) {
+            throw new LimitExceededError(`zstd frame larger than ${maxFrameBytes} bytes`);
+          }
+          break;
         }
-        break;
-      }
-      if (scanner.end > maxFrameBytes) {
-        throw new LimitExceededError(`zstd frame of ${scanner.end} bytes, limit ${maxFrameBytes}`);
-      }
-      if (data.length < scanner.end) break;
-      const frame = data.take(scanner.end);
-      scanner = new FrameScanner();
-      if (!isSkippableMagic(frame.readUInt32LE(0))) {
-        // Bounded: a small frame of compressed blocks can claim gigabytes (a bomb).
-        yield await zstdDecompress(frame, maxFrameOutput);
+        if (scanner.end > maxFrameBytes) {
+          throw new LimitExceededError(
+            `zstd frame of ${scanner.end} bytes, limit ${maxFrameBytes}`,
+          );
+        }
+        if (data.length < scanner.end) break;
+        const frame = data.take(scanner.end);
+        scanner = new FrameScanner();
+        if (isSkippableMagic(frame.readUInt32LE(0))) continue;
+        // Bounded: a small frame of compressed blocks can claim gigabytes (a bomb); at most
+        // AHEAD_FRAMES outputs of maxFrameOutput each are held at once.
+        const out = zstdDecompress(frame, maxFrameOutput);
+        // Awaited in order below; this only keeps an abandoned one from being "unhandled".
+        out.catch(() => {});
+        ahead.push({ out, size: frame.length });
+        aheadBytes += frame.length;
+        while (ahead.length >= AHEAD_FRAMES || (ahead.length > 1 && aheadBytes > AHEAD_BYTES))
+          yield await next();
       }
     }
-  }
-  if (data.length > 0) {
-    throw new FormatError(`zstd stream truncated: ${data.length} bytes of an unfinished frame`);
+    if (data.length > 0) {
+      throw new FormatError(`zstd stream truncated: ${data.length} bytes of an unfinished frame`);
+    }
+    while (ahead.length > 0) yield await next();
+  } finally {
+    ahead.length = 0;
   }
 }

@@ -28,6 +28,11 @@ export const MERGE_GAP_BYTES = 160;
  * the layer needs at least this share of its bytes (or takes nothing from the store).
  */
 export const FULL_PULL_SHARE = 0.5;
+/**
+ * A chunked layer of at least this many compressed bytes, pulled into a store that holds no
+ * objects at all, is streamed whole (cold.ts): below it the range path's few requests cost less.
+ */
+export const COLD_STREAM_MIN_BYTES = 4 << 20;
 
 export interface PullConfig {
   verify: VerifyPolicy;
@@ -38,6 +43,7 @@ export interface PullConfig {
   maxRangeBytes: number;
   batchesAhead: number;
   mergeGapBytes: number;
+  coldStreamMinBytes: number;
 }
 
 export function resolvePullConfig(options: PullOptions): PullConfig {
@@ -56,6 +62,7 @@ export function resolvePullConfig(options: PullOptions): PullConfig {
     // More requests ahead than the client lets run at once would only queue.
     batchesAhead: Math.min(DEFAULT_BATCHES_AHEAD, concurrency),
     mergeGapBytes: MERGE_GAP_BYTES,
+    coldStreamMinBytes: COLD_STREAM_MIN_BYTES,
   };
 }
 

@@ -13,6 +13,8 @@ export interface FullPullReason {
   reason?: string;
   /** The whole blob already on its way (an origin that ignored Range): read it, not a new GET. */
   answer?: WholeBlobAnswer;
+  /** Not a fallback: the full path chosen on purpose (a cold store, cold.ts); said as a plan. */
+  chosen?: string;
 }
 
 export async function fullLayer(
@@ -22,6 +24,8 @@ export async function fullLayer(
 ): Promise<LayerResult> {
   const { desc } = job;
   const { format, reason } = why;
+  if (why.chosen)
+    ctx.progress({ kind: "plan", layer: desc.digest, message: `${desc.digest}: ${why.chosen}` });
   if (reason)
     ctx.progress({
       kind: "fallback",

@@ -4,7 +4,8 @@
  * request/byte counters so tests can assert round trips, and raw socket/TLS/parser failures
  * turned into typed errors that name the URL (transport-errors.ts).
  */
-import { Agent, Client, type Dispatcher, EnvHttpProxyAgent, Pool } from "undici";
+import { createRequire } from "node:module";
+import type { Dispatcher } from "undici";
 import { displayUrl, type HttpRequest, type HttpResponse, readBounded, type Send } from "./http.js";
 import { currentMeter, type HostCount, hostCount, type Meter } from "./meter.js";
 import {
@@ -54,7 +55,37 @@ export interface TransportStats {
 
 const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"];
 
+/**
+ * undici is loaded when the first dispatcher is built, not when the library is imported, and
+ * only its dispatchers: undici's index also loads fetch, cookies and, through the globals those
+ * touch, node's own bundled copy of undici (about 0.1 s of CPU per process, the largest part of
+ * a pull's start-up). The request API is attached to Dispatcher.prototype exactly as the index
+ * does. Should undici's file layout ever change, the index is the fallback. CommonJS, so a
+ * synchronous require keeps the constructor synchronous.
+ */
+type Undici = Pick<typeof import("undici"), "Agent" | "Client" | "EnvHttpProxyAgent" | "Pool">;
+let undici: Undici | undefined;
+function loadUndici(): Undici {
+  if (undici) return undici;
+  const req = createRequire(import.meta.url);
+  try {
+    const dispatcher = req("undici/lib/dispatcher/dispatcher.js") as { prototype: object };
+    if (!("request" in dispatcher.prototype))
+      Object.assign(dispatcher.prototype, req("undici/lib/api/index.js"));
+    undici = {
+      Agent: req("undici/lib/dispatcher/agent.js"),
+      Client: req("undici/lib/dispatcher/client.js"),
+      EnvHttpProxyAgent: req("undici/lib/dispatcher/env-http-proxy-agent.js"),
+      Pool: req("undici/lib/dispatcher/pool.js"),
+    };
+  } catch {
+    undici = req("undici") as Undici;
+  }
+  return undici!;
+}
+
 function buildDispatcher(o: TransportOptions, t: ResolvedTimeouts): Dispatcher {
+  const { Agent, Client, EnvHttpProxyAgent, Pool } = loadUndici();
   const common = {
     connections: o.connections ?? 8,
     headersTimeout: t.headersMs,

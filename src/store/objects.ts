@@ -10,12 +10,26 @@
  */
 import { constants } from "node:fs";
 import { lstat, open, unlink, utimes } from "node:fs/promises";
-import { algorithmOf, createHasher, type Digest } from "../digest.js";
+import { algorithmOf, createHasher, type Digest, parseDigest } from "../digest.js";
 import { NotInStoreError } from "../errors.js";
 
 /** The integrity stamp: every object's mtime, in seconds (2001-09-09T01:46:40Z). */
 export const OBJECT_STAMP_S = 1_000_000_000;
 const STAMP_MS = OBJECT_STAMP_S * 1000;
+
+/**
+ * How every object's temp file is written (writeObject and staged writes alike): hashed with
+ * `expected`'s algorithm, read-only, carrying the integrity stamp.
+ */
+export function objectTempOptions(expected: Digest | undefined, fsync: boolean) {
+  return {
+    algorithm: expected ? algorithmOf(parseDigest(expected, "expected digest")) : "sha256",
+    fsync,
+    mode: 0o444,
+    mtime: OBJECT_STAMP_S,
+    what: `object ${expected ?? "(new)"}`,
+  } as const;
+}
 const READ_PIECE = 1 << 20;
 
 export type ObjectState = "ok" | "missing" | "damaged";

@@ -7,7 +7,7 @@
 import { constants } from "node:fs";
 import { link, lstat, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { algorithmOf, type Digest, parseDigest } from "../digest.js";
+import { type Digest, parseDigest } from "../digest.js";
 import {
   DigestMismatchError,
   FormatError,
@@ -26,7 +26,8 @@ import { storedLayerTar } from "./layer-tar.js";
 import { type Bytes, getLayer, listLayers, putLayer, removeLayer, walkLayers } from "./layers.js";
 import { defaultStoreDir, STORE_VERSION, StoreLayout } from "./layout.js";
 import { acquirePull, DEFAULT_TIMINGS, type LockTimings, livePullMarkers } from "./locks.js";
-import { checkObject, OBJECT_STAMP_S, openVerified } from "./objects.js";
+import { checkObject, objectTempOptions, openVerified } from "./objects.js";
+import { type BarrierKind, StagedObjects } from "./staged.js";
 import type {
   ChunkPointer,
   GcResult,
@@ -189,15 +190,8 @@ export class Store {
     expected?: Digest,
     options: { sync?: boolean } = {},
   ): Promise<{ digest: Digest; size: number }> {
-    const algorithm = expected ? algorithmOf(parseDigest(expected, "expected digest")) : "sha256";
     const sync = options.sync ?? true;
-    const temp = await writeTemp(this.layout.tmpDir, source, {
-      algorithm,
-      fsync: sync,
-      mode: 0o444,
-      mtime: OBJECT_STAMP_S,
-      what: `object ${expected ?? "(new)"}`,
-    });
+    const temp = await writeTemp(this.layout.tmpDir, source, objectTempOptions(expected, sync));
     try {
       if (expected && temp.digest !== expected) {
         throw new DigestMismatchError("object written to the store", expected, temp.digest);
@@ -208,6 +202,19 @@ export class Store {
       await discardTemp(temp.path);
     }
     return { digest: temp.digest, size: temp.size };
+  }
+
+  /**
+   * A batch of object writes with one durability barrier at `commit` instead of an fsync per
+   * object (cold and full pulls; see staged.ts). Hold a pull marker while it is in use.
+   */
+  stageObjects(barrier?: BarrierKind): StagedObjects {
+    return new StagedObjects(this.layout, barrier);
+  }
+
+  /** Whether the store holds no object at all (then existence probes are pointless). */
+  async hasNoObjects(): Promise<boolean> {
+    return (await readdir(this.layout.objectsDir)).length === 0;
   }
 
   /** Record where a chunk lives. Returns false when a pointer for that digest already exists. */

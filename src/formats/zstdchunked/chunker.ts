@@ -7,9 +7,12 @@
  * Push-based so the writer can stream: feed payload pieces with `push`, then `finish`. The
  * returned events describe the chunk stream; `data` buffers may be views of the input.
  */
+import { INPUT, type Kernels, ROLL_STATE, ROLL_WINDOW, wasmKernels } from "../kernels/index.js";
 import { CHAR_OFFSET, ROLLSUM_WINDOW, RollSum, SPLIT_MASK } from "./rollsum.js";
 
 export const HOLE_THRESHOLD = 1024;
+/** Inputs this short stay in JavaScript: copying them into WebAssembly memory costs more. */
+export const CHUNKER_WASM_MIN = 4096;
 
 export type ChunkEvent =
   /** Bytes of the current data chunk. */
@@ -26,7 +29,16 @@ export class FileChunker {
   /** s1, s2, window offset and stop reason, shared with rollUntil. */
   private readonly state = new Int32Array(4);
 
+  /** @param useWasm false forces the JavaScript loop (tests compare the two). */
+  constructor(private readonly useWasm = true) {}
+
   push(input: Buffer): ChunkEvent[] {
+    // The WebAssembly loop reads its own copy of the input (one copy per push).
+    const k = this.useWasm && input.length >= CHUNKER_WASM_MIN ? wasmKernels() : undefined;
+    if (k) {
+      k.reserve(input.length);
+      k.bytes.set(input, INPUT);
+    }
     const events: ChunkEvent[] = [];
     const rs = this.rollsum;
     const st = this.state;
@@ -59,7 +71,9 @@ export class FileChunker {
         st[1] = rs.s2 | 0;
         st[2] = rs.wofs;
       }
-      i = rollUntil(input, i, this.rollsum.window, st);
+      i = k
+        ? rollUntilWasm(k, i, input.length, this.rollsum.window, st)
+        : rollUntil(input, i, this.rollsum.window, st);
       if (st[3] === SPLIT) {
         events.push({ type: "data", data: input.subarray(spanStart, i) }, { type: "cut" });
         spanStart = i;
@@ -170,5 +184,32 @@ function rollUntil(input: Uint8Array, from: number, win: Uint8Array, st: Int32Ar
   st[1] = s2;
   st[2] = w;
   st[3] = reason;
+  return i;
+}
+
+/**
+ * rollUntil in WebAssembly over the copy of the input at INPUT: the same rolls and splits, but
+ * it also rolls through zero runs shorter than HOLE_THRESHOLD that end inside the input (they
+ * are ordinary data, and push() would roll them one by one the same way), so it stops far less
+ * often on binary data. The state and the window travel in and out through the module's memory.
+ */
+function rollUntilWasm(
+  k: Kernels,
+  from: number,
+  n: number,
+  win: Uint8Array,
+  st: Int32Array,
+): number {
+  const w = ROLL_STATE >> 2;
+  k.words[w] = st[0]!;
+  k.words[w + 1] = st[1]!;
+  k.words[w + 2] = st[2]!;
+  k.bytes.set(win, ROLL_WINDOW);
+  const i = k.rollUntil(from, n);
+  st[0] = k.words[w]!;
+  st[1] = k.words[w + 1]!;
+  st[2] = k.words[w + 2]!;
+  st[3] = k.words[w + 3]!;
+  win.set(k.bytes.subarray(ROLL_WINDOW, ROLL_WINDOW + ROLLSUM_WINDOW));
   return i;
 }

@@ -1,0 +1,38 @@
+/**
+ * `node dist/bench/startup.js [runs]`: start-up cost, each case as a fresh process, medians of
+ * interleaved runs: bare node, importing the library, `chunkpull --help`, `chunkpull
+ * --version`. Wall and CPU time (user + system: steadier than wall on a shared machine).
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { measure, median } from "./pull/measure.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const lib = join(here, "..", "src", "index.js");
+const cli = join(here, "..", "src", "cli", "main.js");
+
+export const STARTUP_CASES: Array<[string, string[]]> = [
+  ["node -e 0 (bare node)", ["-e", "0"]],
+  ["import the library", ["--input-type=module", "-e", `await import(${JSON.stringify(lib)})`]],
+  ["chunkpull --help", [cli, "--help"]],
+  ["chunkpull --version", [cli, "--version"]],
+];
+
+export async function startupRows(runs: number) {
+  const samples = new Map<string, Array<{ wall: number; cpu: number }>>();
+  for (let r = 0; r < runs; r++)
+    for (const [name, args] of STARTUP_CASES) {
+      const m = await measure(process.execPath, args);
+      samples.set(name, [...(samples.get(name) ?? []), m]);
+    }
+  return STARTUP_CASES.map(([name]) => {
+    const xs = samples.get(name)!;
+    return { name, wall: median(xs.map((x) => x.wall)), cpu: median(xs.map((x) => x.cpu)) };
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const rows = await startupRows(Number(process.argv[2] ?? 9));
+  console.log("| case | wall s (median) | CPU s (median) |\n|---|---:|---:|");
+  for (const r of rows) console.log(`| ${r.name} | ${r.wall.toFixed(3)} | ${r.cpu.toFixed(3)} |`);
+}
