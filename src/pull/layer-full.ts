@@ -38,6 +38,7 @@ export async function fullLayer(
       layer: desc.digest,
       message: `${desc.digest}: ${received} of ${desc.size} bytes`,
       bytesFetched: received,
+      bytesTotal: desc.size,
     });
   });
   await recordLayer(ctx, desc, diffId, {

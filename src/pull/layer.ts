@@ -134,6 +134,7 @@ async function pullOneLayer(
       kind: "plan",
       layer: desc.digest,
       message: `${desc.digest}: ${layer.format}, ${t.files} files (${t.filesFromStore} in store), ${t.remoteChunks} chunks to fetch in ${t.rangeCount} ranges (${t.bytesToFetch} bytes)`,
+      bytesTotal: t.bytesToFetch,
     });
     try {
       let received = 0;
@@ -149,6 +150,7 @@ async function pullOneLayer(
             layer: desc.digest,
             message: `${desc.digest}: ${received} of ${t.bytesToFetch} bytes of chunks`,
             bytesFetched: received,
+            bytesTotal: t.bytesToFetch,
           });
         },
       });

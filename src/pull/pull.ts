@@ -71,6 +71,7 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
           progress({
             kind: "layer-start",
             layer: desc.digest,
+            size: desc.size,
             message: `layer ${i + 1}/${layers.length} ${desc.digest}`,
           });
           const meter = newMeter();
