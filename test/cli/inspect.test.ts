@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import { digestOf } from "../../src/digest.js";
+import { pushImage } from "../../src/image/build.js";
 import type { ImageInspection } from "../../src/inspect/inspect-image.js";
 import { MediaType } from "../../src/oci/media-types.js";
 import type { PullResult } from "../../src/pull/types.js";
-import { pushImage } from "../../src/image/build.js";
 import { type SampleImages, sampleImages, tempDir } from "../pull/helpers.js";
 import { cleanEnv, runChild } from "./child.js";
 
@@ -77,7 +77,10 @@ describe("inspect and pull --dry-run", () => {
     const dry = await runChild(["pull", `${reg.host}/i/app:v2`, "--store", store, "--dry-run"]);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /plan: cached, already in the store/);
-    assert.match(dry.stdout, /plan: partial: fetch [\d.]+ KiB of [\d.]+ KiB in \d+ request\(s\); files from store \d+\/\d+\n/);
+    assert.match(
+      dry.stdout,
+      /plan: partial: fetch [\d.]+ KiB of [\d.]+ KiB in \d+ request\(s\); files from store \d+\/\d+\n/,
+    );
     assert.match(dry.stdout, /\na pull now would fetch .* saving /);
     assert.equal((await runChild(["store", "ls", "--store", store, "--json"])).stdout, before);
 
@@ -92,8 +95,14 @@ describe("inspect and pull --dry-run", () => {
       assert.equal(d.requests, l.requests, `layer ${i} requests`);
       if (l.mode === "partial") assert.equal(d.filesFromStore, l.filesFromStore);
       // Range lengths planned vs body bytes received (multipart headers add a little).
-      assert.ok(l.bytesFetched >= d.bytesToFetch, `layer ${i}: ${l.bytesFetched} >= ${d.bytesToFetch}`);
-      assert.ok(l.bytesFetched <= d.bytesToFetch * 1.05 + 8192, `layer ${i}: ${l.bytesFetched} vs ${d.bytesToFetch}`);
+      assert.ok(
+        l.bytesFetched >= d.bytesToFetch,
+        `layer ${i}: ${l.bytesFetched} >= ${d.bytesToFetch}`,
+      );
+      assert.ok(
+        l.bytesFetched <= d.bytesToFetch * 1.05 + 8192,
+        `layer ${i}: ${l.bytesFetched} vs ${d.bytesToFetch}`,
+      );
     }
     assert.ok(plan.dryRun!.bytesToFetch < plan.size / 2, "v2 over v1 saves most bytes");
   });
@@ -200,7 +209,10 @@ for (const kind of ["basic", "bearer"] as const) {
         env: cleanEnv({ REGISTRY_AUTH_FILE: authFile }),
       });
       assert.equal(fromFile.code, 1);
-      assert.ok(fromFile.stderr.includes(`credentials from auth file ${authFile}`), fromFile.stderr);
+      assert.ok(
+        fromFile.stderr.includes(`credentials from auth file ${authFile}`),
+        fromFile.stderr,
+      );
       assert.doesNotMatch(fromFile.stderr, /badpw/);
     });
 
@@ -218,7 +230,10 @@ for (const kind of ["basic", "bearer"] as const) {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /^chunkpull: debug: > GET http:\/\/127\.0\.0\.1:\d+\/v2\/$/m);
       assert.match(r.stderr, /^chunkpull: debug: < 200 GET http:\/\/[^ ]+\/manifests\/v1 /m);
-      assert.match(r.stderr, /^chunkpull: debug: > GET [^ ]+\/blobs\/sha256:[0-9a-f]{64} \(\d+ range\(s\)\)$/m);
+      assert.match(
+        r.stderr,
+        /^chunkpull: debug: > GET [^ ]+\/blobs\/sha256:[0-9a-f]{64} \(\d+ range\(s\)\)$/m,
+      );
       assert.doesNotMatch(r.stderr, /s3cret/);
       assert.ok(!r.stderr.includes(Buffer.from("alice:s3cret").toString("base64")));
       assert.doesNotMatch(r.stderr, /authorization/i);
