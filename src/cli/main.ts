@@ -8,7 +8,6 @@
 import { readFileSync } from "node:fs";
 import { parseInvocation } from "./args.js";
 import { COMMANDS, findCommand, groupCommands } from "./commands.js";
-import { commandHelp, groupHelp, topHelp } from "./help.js";
 import { describeError } from "./report.js";
 import { type CommandEntry, GLOBAL_OPTIONS, type Invocation } from "./spec.js";
 import { err, guardPipes, out, removeOwnTempFiles } from "./terminal.js";
@@ -38,15 +37,18 @@ interface Stop {
   code: number;
 }
 
+/** Help texts load the store layout (for the default store path): only when asked for. */
+const help = () => import("./help.js");
+
 export async function main(argv: string[]): Promise<number> {
   guardPipes();
   const [first] = argv;
   if (first === undefined) {
-    err(topHelp(COMMANDS, { here: true }));
+    err((await help()).topHelp(COMMANDS, { here: true }));
     return EXIT.usage;
   }
   if (first === "-h" || first === "--help" || first === "help") {
-    out(topHelp(COMMANDS, { here: true }));
+    out((await help()).topHelp(COMMANDS, { here: true }));
     return EXIT.ok;
   }
   if (first === "--version" || first === "-V" || first === "version") {
@@ -57,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!entry) {
     if (group !== undefined) {
       const wantsHelp = rest[0] === "--help" || rest[0] === "-h";
-      if (wantsHelp) out(groupHelp(group, groupCommands(group)));
+      if (wantsHelp) out((await help()).groupHelp(group, groupCommands(group)));
       else {
         const what = rest[0] === undefined ? "missing" : `unknown ${JSON.stringify(rest[0])}`;
         err(
@@ -96,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     const spec = await entry.load();
     const { values, positionals } = parseInvocation(spec, rest, GLOBAL_OPTIONS);
     if (values.help === true) {
-      out(commandHelp(spec, entry.summary, { here: true }));
+      out((await help()).commandHelp(spec, entry.summary, { here: true }));
       return EXIT.ok;
     }
     if (debug) (await import("./debug-log.js")).enableDebugLog();
