@@ -1,6 +1,6 @@
 /**
  * Pull progress on stderr, built on the library's onProgress events. On a terminal: one line per
- * layer, redrawn in place (phase plan/fetch/rebuild+verify/done, bytes fetched of bytes needed,
+ * layer in flight, redrawn in place (phase plan/fetch/rebuild+verify/done, bytes fetched of bytes needed,
  * of the full size, rate, ETA). Elsewhere (a pipe, a log file): plain lines at phase changes and
  * at most one fetch line per layer every PLAIN_EVERY_MS, never one per MiB.
  */
@@ -171,16 +171,27 @@ export class ProgressView {
     this.drawn = 0;
   }
 
+  /**
+   * Finished layers are written once above the block and leave it; only layers in flight are
+   * redrawn, so the block stays as small as the layer concurrency however many layers there are.
+   */
   private redraw(): void {
     this.dirty = false;
     const cols = process.stderr.columns || 120;
-    let text = this.drawn > 0 ? `\x1b[${this.drawn}A` : "";
-    for (const l of this.layers.values()) {
-      const s = this.describe(l);
+    const fit = (s: string) => (s.length > cols - 1 ? `${s.slice(0, cols - 2)}…` : s);
+    let text = this.drawn > 0 ? `\x1b[${this.drawn}A\x1b[J` : "";
+    let active = 0;
+    for (const [digest, l] of this.layers) {
+      if (l.phase !== "done" && l.phase !== "cached") continue;
       // Never wrap: a wrapped line would break the cursor arithmetic.
-      text += `\x1b[2K${s.length > cols - 1 ? `${s.slice(0, cols - 2)}…` : s}\n`;
+      text += `\x1b[2K${fit(this.describe(l))}\n`;
+      this.layers.delete(digest);
     }
-    this.drawn = this.layers.size;
+    for (const l of this.layers.values()) {
+      text += `\x1b[2K${fit(this.describe(l))}\n`;
+      active++;
+    }
+    this.drawn = active;
     err(text);
   }
 
