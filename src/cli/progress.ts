@@ -23,6 +23,8 @@ interface LayerLine {
   total?: number;
   full: boolean;
   fetchStart?: number;
+  /** Bytes already in at fetchStart (the first event's), so the rate counts only what came after. */
+  fetchStartBytes: number;
   lastPlain: number;
 }
 
@@ -65,7 +67,7 @@ export class ProgressView {
   private line(digest: string): LayerLine {
     let l = this.layers.get(digest);
     if (!l) {
-      l = { digest, phase: "start", fetched: 0, full: false, lastPlain: 0 };
+      l = { digest, phase: "start", fetched: 0, full: false, fetchStartBytes: 0, lastPlain: 0 };
       this.layers.set(digest, l);
     }
     return l;
@@ -91,11 +93,12 @@ export class ProgressView {
         l.total = l.size;
         break;
       case "fetch":
+        l.fetched = e.bytesFetched ?? l.fetched;
         if (l.phase !== "fetch") {
           l.phase = "fetch";
           l.fetchStart = this.now();
+          l.fetchStartBytes = l.fetched;
         }
-        l.fetched = e.bytesFetched ?? l.fetched;
         if (e.bytesTotal !== undefined) l.total = e.bytesTotal;
         break;
       case "verify":
@@ -140,8 +143,8 @@ export class ProgressView {
     if (l.phase === "fetch" && need) {
       parts.push(`${((100 * l.fetched) / need).toFixed(0)}%`);
       const secs = (this.now() - (l.fetchStart ?? this.now())) / 1000;
-      if (secs > 0.5 && l.fetched > 0) {
-        const rate = l.fetched / secs;
+      if (secs > 0.5 && l.fetched > l.fetchStartBytes) {
+        const rate = (l.fetched - l.fetchStartBytes) / secs;
         parts.push(`${formatBytes(rate)}/s`, `ETA ${duration((need - l.fetched) / rate)}`);
       }
     }
