@@ -2,10 +2,11 @@
 
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
-import { rename, rm, writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
 import { convertLayer, LAYER_WRITE_FORMATS, type LayerWriteFormat } from "../formats/convert.js";
 import { str } from "./args.js";
+import { discardPartial } from "./partial-file.js";
 import type { CommandSpec, Invocation } from "./spec.js";
 
 export const layerConvertSpec: CommandSpec = {
@@ -78,8 +79,7 @@ async function layerConvert({ values, positionals }: Invocation): Promise<number
     );
     return 0;
   } catch (err) {
-    out.destroy();
-    await rm(partial, { force: true });
+    await discardPartial(out, partial);
     throw err;
   }
 }

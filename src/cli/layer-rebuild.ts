@@ -5,13 +5,14 @@
 
 import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { rename } from "node:fs/promises";
 import { createHasher, type Digest, parseDigest } from "../digest.js";
 import { DigestMismatchError, UsageError } from "../errors.js";
 import { openFileSource } from "../formats/file-source.js";
 import { openChunkedLayer, rebuildLayerTar } from "../formats/open.js";
 import { readAnnotationsFile, str } from "./args.js";
 import { ANNOTATIONS_OPTION, STRICT_OPTION } from "./layer-inspect.js";
+import { discardPartial } from "./partial-file.js";
 import type { CommandSpec, Invocation } from "./spec.js";
 
 export const layerRebuildSpec: CommandSpec = {
@@ -77,13 +78,7 @@ async function layerRebuild({ values, positionals }: Invocation): Promise<number
     );
     return 0;
   } catch (err) {
-    if (out !== undefined) {
-      // Wait for the close: a stream destroyed before its open finished would otherwise create
-      // the file after the rm below.
-      out.destroy();
-      if (!out.closed) await once(out, "close");
-    }
-    await rm(partial, { force: true });
+    await discardPartial(out, partial);
     throw err;
   } finally {
     await src.close();
