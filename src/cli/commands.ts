@@ -37,6 +37,21 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./store-specs.js")).storeLsSpec,
   },
   {
+    name: "store du",
+    summary: "show where the store's disk space goes",
+    load: async () => (await import("./store-specs.js")).storeDuSpec,
+  },
+  {
+    name: "store rm",
+    summary: "remove an image (and the layers only it names) or a layer, then gc",
+    load: async () => (await import("./store-specs.js")).storeRmSpec,
+  },
+  {
+    name: "store verify",
+    summary: "re-hash every object and check every layer record; --repair removes what is damaged",
+    load: async () => (await import("./store-specs.js")).storeVerifySpec,
+  },
+  {
     name: "store gc",
     summary: "remove what no stored layer needs, and crashed pulls' leftovers",
     load: async () => (await import("./store-specs.js")).storeGcSpec,

@@ -81,6 +81,11 @@ async function runPull(inv: Invocation): Promise<number> {
   if (verify !== "diff-id" && verify !== "toc")
     throw new UsageError(`--verify must be diff-id or toc, not ${verify}`);
   const concurrency = positiveInt(values, "concurrency");
+  const timeoutText = str(values, "timeout");
+  const timeoutSeconds = timeoutText === undefined ? undefined : Number(timeoutText);
+  if (timeoutSeconds !== undefined && !(Number.isFinite(timeoutSeconds) && timeoutSeconds > 0)) {
+    throw new UsageError("--timeout must be a positive number of seconds");
+  }
   const progressOption = str(values, "progress");
   if (progressOption !== undefined && !["auto", "tty", "plain", "none"].includes(progressOption))
     throw new UsageError(`--progress must be auto, tty, plain or none, not ${progressOption}`);
@@ -119,6 +124,7 @@ async function runPull(inv: Invocation): Promise<number> {
       concurrency,
       strictFormat: values.strict === true,
       ociLayout: str(values, "oci-layout"),
+      ...(timeoutSeconds !== undefined ? { timeoutMs: Math.round(timeoutSeconds * 1000) } : {}),
       signal: inv.signal,
       onProgress: view.listener,
     });

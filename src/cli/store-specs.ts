@@ -19,6 +19,68 @@ export const storeLsSpec: CommandSpec = {
   },
 };
 
+export const storeDuSpec: CommandSpec = {
+  name: "store du",
+  summary: "show where the store's disk space goes",
+  positionals: [],
+  options: [STORE_OPTION, JSON_OPTION],
+  examples: ["chunkpull store du", "chunkpull store du --json"],
+  run: async (inv) => {
+    const { storeDu } = await import("./store.js");
+    return storeDu(inv.args);
+  },
+};
+
+export const storeRmSpec: CommandSpec = {
+  name: "store rm",
+  summary: "remove an image (and the layers only it names) or a layer, then gc",
+  positionals: [
+    {
+      name: "REF|DIGEST",
+      description:
+        "an image reference as pulled, or a layer's diff_id or compressed digest (a unique prefix is enough)",
+    },
+  ],
+  options: [
+    STORE_OPTION,
+    {
+      name: "no-gc",
+      type: "boolean",
+      description: "only remove the records; leave the objects to a later gc",
+    },
+    JSON_OPTION,
+  ],
+  examples: [
+    "chunkpull store rm registry.example.com/team/app:v1",
+    "chunkpull store rm 77648f1ca68f",
+  ],
+  run: async (inv) => {
+    const { storeRm } = await import("./store.js");
+    return storeRm(inv.args);
+  },
+};
+
+export const storeVerifySpec: CommandSpec = {
+  name: "store verify",
+  summary: "re-hash every object and check every layer record; --repair removes what is damaged",
+  positionals: [],
+  options: [
+    STORE_OPTION,
+    {
+      name: "repair",
+      type: "boolean",
+      description: "remove damaged objects, pointers and layers (a later pull fetches them again)",
+    },
+    JSON_OPTION,
+  ],
+  description: "Exits 1 when it finds damage and --repair was not given.",
+  examples: ["chunkpull store verify", "chunkpull store verify --repair"],
+  run: async (inv) => {
+    const { storeVerify } = await import("./store.js");
+    return storeVerify(inv.args);
+  },
+};
+
 export const storeGcSpec: CommandSpec = {
   name: "store gc",
   summary: "remove what no stored layer needs, and crashed pulls' leftovers",
