@@ -21,7 +21,8 @@ const HINTS: Record<string, (cmd: string) => string> = {
   EUNSUPPORTED: () => "this input uses a feature chunkpull does not handle",
   EREGISTRY: () => "the registry refused the request; --debug shows each request",
   ERANGERESPONSE: () => "the registry mishandled a range request",
-  ETIMEOUT: () => "the registry did not answer in time; check that it is reachable, or raise --timeout",
+  ETIMEOUT: () =>
+    "the registry did not answer in time; check that it is reachable, or raise --timeout",
   ETLS: () => "check the registry's certificate; a plain-HTTP registry needs --plain-http",
   EPROTOCOL: () => "no HTTP registry answers at that address; check the host and port",
   ENOSTORE: () => "check --store (read-only commands never create a store)",
