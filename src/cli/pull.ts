@@ -31,6 +31,14 @@ export const pullSpec: CommandSpec = {
       default: "diff-id",
     },
     {
+      name: "timeout",
+      type: "string",
+      value: "SECONDS",
+      description:
+        "give up the whole pull after this long (ETIMEOUT); each request also has connect and idle-read deadlines of its own",
+      default: "none",
+    },
+    {
       name: "concurrency",
       type: "string",
       value: "N",
