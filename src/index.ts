@@ -24,6 +24,14 @@ export {
   openChunkedLayer,
   rebuildLayerTar,
 } from "./formats/open.js";
+export {
+  type ImageInspection,
+  type InspectOptions,
+  inspectImage,
+  type LayerDryRun,
+  type LayerInspection,
+  platformMatches,
+} from "./inspect/inspect-image.js";
 export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./oci/types.js";
 export { storedLayerTar } from "./output/layer-tar.js";
 

@@ -2,22 +2,54 @@
 
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
-import { rename, rm, writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
 import { convertLayer, LAYER_WRITE_FORMATS, type LayerWriteFormat } from "../formats/convert.js";
-import { parse, str } from "./args.js";
+import { str } from "./args.js";
+import { discardPartial } from "./partial-file.js";
+import type { CommandSpec, Invocation } from "./spec.js";
 
-export async function layerConvert(args: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    args,
+export const layerConvertSpec: CommandSpec = {
+  name: "layer convert",
+  summary: "write a tar as a zstd:chunked or eStargz layer blob",
+  positionals: [{ name: "IN.tar", description: "an uncompressed layer tar" }],
+  options: [
     {
-      format: { type: "string" },
-      output: { type: "string", short: "o" },
-      "annotations-out": { type: "string" },
-      level: { type: "string" },
+      name: "format",
+      type: "string",
+      value: "FORMAT",
+      description: `${LAYER_WRITE_FORMATS.join(" or ")}`,
+      default: "zstd:chunked",
     },
-    ["IN.tar"],
-  );
+    {
+      name: "output",
+      short: "o",
+      type: "string",
+      value: "OUT.blob",
+      description: "where to write the blob (required)",
+    },
+    {
+      name: "annotations-out",
+      type: "string",
+      value: "FILE",
+      description: "write the descriptor annotations (TOC digest...) as JSON here",
+    },
+    {
+      name: "level",
+      type: "string",
+      value: "N",
+      description: "compression level: zstd 1-22, gzip 0-9",
+      default: "zstd 3, gzip 6",
+    },
+  ],
+  description: "Prints the blob digest and the uncompressed digest (the diff_id).",
+  examples: [
+    "chunkpull layer convert layer.tar --format estargz -o layer.blob --annotations-out a.json",
+  ],
+  run: layerConvert,
+};
+
+async function layerConvert({ values, positionals }: Invocation): Promise<number> {
   const format = str(values, "format") ?? "zstd:chunked";
   if (!LAYER_WRITE_FORMATS.includes(format as LayerWriteFormat)) {
     throw new UsageError(`--format must be one of ${LAYER_WRITE_FORMATS.join(", ")}`);
@@ -47,8 +79,7 @@ export async function layerConvert(args: string[]): Promise<number> {
     );
     return 0;
   } catch (err) {
-    out.destroy();
-    await rm(partial, { force: true });
+    await discardPartial(out, partial);
     throw err;
   }
 }

@@ -5,24 +5,46 @@
 
 import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { rename } from "node:fs/promises";
 import { createHasher, type Digest, parseDigest } from "../digest.js";
 import { DigestMismatchError, UsageError } from "../errors.js";
 import { openFileSource } from "../formats/file-source.js";
 import { openChunkedLayer, rebuildLayerTar } from "../formats/open.js";
-import { parse, readAnnotationsFile, str } from "./args.js";
+import { readAnnotationsFile, str } from "./args.js";
+import { ANNOTATIONS_OPTION, STRICT_OPTION } from "./layer-inspect.js";
+import { discardPartial } from "./partial-file.js";
+import type { CommandSpec, Invocation } from "./spec.js";
 
-export async function layerRebuild(args: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    args,
+export const layerRebuildSpec: CommandSpec = {
+  name: "layer rebuild",
+  summary: "rebuild a chunked layer's exact tar",
+  positionals: [{ name: "BLOB", description: "a zstd:chunked or eStargz layer blob file" }],
+  options: [
+    ANNOTATIONS_OPTION,
     {
-      annotations: { type: "string" },
-      output: { type: "string", short: "o" },
-      "diff-id": { type: "string" },
-      strict: { type: "boolean" },
+      name: "output",
+      short: "o",
+      type: "string",
+      value: "OUT.tar",
+      description: "where to write the tar (required); written only once complete",
     },
-    ["BLOB"],
-  );
+    {
+      name: "diff-id",
+      type: "string",
+      value: "sha256:...",
+      description: "the tar must hash to this digest, else nothing is written",
+    },
+    STRICT_OPTION,
+  ],
+  description:
+    "Rebuilds the tar from the TOC, the tar-split and the chunks, read as ranges (never by decompressing the whole blob), hashing on the fly. Prints the tar's digest on stdout.",
+  examples: [
+    "chunkpull layer rebuild layer.blob --annotations a.json -o layer.tar --diff-id sha256:...",
+  ],
+  run: layerRebuild,
+};
+
+async function layerRebuild({ values, positionals }: Invocation): Promise<number> {
   const output = str(values, "output");
   if (!output) throw new UsageError("-o OUT.tar is required");
   const diffIdText = str(values, "diff-id");
@@ -56,13 +78,7 @@ export async function layerRebuild(args: string[]): Promise<number> {
     );
     return 0;
   } catch (err) {
-    if (out !== undefined) {
-      // Wait for the close: a stream destroyed before its open finished would otherwise create
-      // the file after the rm below.
-      out.destroy();
-      if (!out.closed) await once(out, "close");
-    }
-    await rm(partial, { force: true });
+    await discardPartial(out, partial);
     throw err;
   } finally {
     await src.close();

@@ -1,83 +1,151 @@
 #!/usr/bin/env node
 /**
- * The chunkpull command line: a thin layer over the library. Each command lives in its own file
- * and only parses arguments, calls the library and renders the result.
+ * The chunkpull command line: a thin layer over the library. This file is the framework: it
+ * finds the command, handles --help/--version/--debug, parses options against the command's
+ * spec, prints every error as one line with a code and a hint, and turns SIGINT/SIGTERM into a
+ * clean stop (temp files removed, exit 130/143).
  */
-import { createRequire } from "node:module";
-import { ChunkpullError } from "../errors.js";
+import { readFileSync } from "node:fs";
+import { parseInvocation } from "./args.js";
+import { COMMANDS, findCommand, groupCommands } from "./commands.js";
+import { describeError } from "./report.js";
+import { type CommandEntry, GLOBAL_OPTIONS, type Invocation } from "./spec.js";
+import { err, guardPipes, out, removeOwnTempFiles } from "./terminal.js";
 
-const USAGE = `usage:
-  chunkpull --version
-  chunkpull pull REF [--store DIR] [--platform os/arch[/variant]] [--plain-http] [--creds user:pass]
-                 [--verify diff-id|toc] [--concurrency N] [--json] [--quiet] [--strict]
-                 [--oci-layout DIR] [--timeout SECONDS]
-                 [--registries-conf FILE] [--hosts-dir DIR] [--prefetch]
-  chunkpull layer inspect BLOB [--annotations FILE] [--json] [--strict]
-  chunkpull layer rebuild BLOB [--annotations FILE] -o OUT.tar [--diff-id sha256:...] [--strict]
-  chunkpull layer convert IN.tar --format zstd:chunked|estargz -o OUT.blob [--annotations-out FILE] [--level N]
-  chunkpull store ls [--store DIR] [--json]
-  chunkpull store du [--store DIR] [--json]
-  chunkpull store gc [--store DIR] [--json]
-  chunkpull store rm REF|DIGEST [--store DIR] [--json] [--no-gc]
-  chunkpull store verify [--repair] [--store DIR] [--json]
-  chunkpull store export DIFF_ID -o OUT.tar [--store DIR]
-`;
+export const EXIT = { ok: 0, failure: 1, usage: 2, sigint: 130, sigterm: 143 } as const;
+/** How long a stopped command gets to unwind (close files, release the store) before exit. */
+const SIGNAL_GRACE_MS = 3000;
 
-type Command = (args: string[]) => Promise<number>;
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8"));
+  return `chunkpull ${pkg.version} (node ${process.version})`;
+}
 
-// Each command is loaded only when it runs: the layer commands never pay for the registry code.
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  pull: async () => (await import("./pull.js")).pullCommand,
-  "layer inspect": async () => (await import("./layer-inspect.js")).layerInspect,
-  "layer rebuild": async () => (await import("./layer-rebuild.js")).layerRebuild,
-  "layer convert": async () => (await import("./layer-convert.js")).layerConvert,
-  "store ls": async () => (await import("./store.js")).storeList,
-  "store du": async () => (await import("./store.js")).storeDu,
-  "store gc": async () => (await import("./store.js")).storeGc,
-  "store rm": async () => (await import("./store.js")).storeRm,
-  "store verify": async () => (await import("./store.js")).storeVerify,
-  "store export": async () => (await import("./store.js")).storeExport,
-};
+/** Splits argv into a command entry and its arguments (`store ls --json` -> `store ls`). */
+function resolve(argv: string[]): { entry?: CommandEntry; rest: string[]; group?: string } {
+  const [first = "", second] = argv;
+  const two = second !== undefined ? findCommand(`${first} ${second}`) : undefined;
+  if (two) return { entry: two, rest: argv.slice(2) };
+  const one = findCommand(first);
+  if (one) return { entry: one, rest: argv.slice(1) };
+  if (groupCommands(first).length > 0) return { group: first, rest: argv.slice(1) };
+  return { rest: argv };
+}
+
+interface Stop {
+  signal: NodeJS.Signals;
+  code: number;
+}
+
+/** Help texts load the store layout (for the default store path): only when asked for. */
+const help = () => import("./help.js");
 
 export async function main(argv: string[]): Promise<number> {
-  const [first, second, ...rest] = argv;
-  if (first === "--version" || first === "-V") {
-    // package.json sits three levels above dist/src/cli/main.js in the installed package.
-    const pkg = createRequire(import.meta.url)("../../../package.json") as { version: string };
-    process.stdout.write(`chunkpull ${pkg.version}\n`);
-    return 0;
+  guardPipes();
+  const [first] = argv;
+  if (first === undefined) {
+    err((await help()).topHelp(COMMANDS, { here: true }));
+    return EXIT.usage;
   }
-  if (!first || first === "-h" || first === "--help" || first === "help") {
-    process.stdout.write(USAGE);
-    return first ? 0 : 2;
+  if (first === "-h" || first === "--help" || first === "help") {
+    out((await help()).topHelp(COMMANDS, { here: true }));
+    return EXIT.ok;
   }
-  const twoWord = second !== undefined ? COMMANDS[`${first} ${second}`] : undefined;
-  const command = twoWord ?? COMMANDS[first];
-  if (!command) {
-    process.stderr.write(`chunkpull: unknown command ${JSON.stringify(first)}\n${USAGE}`);
-    return 2;
+  if (first === "--version" || first === "-V" || first === "version") {
+    out(`${version()}\n`);
+    return EXIT.ok;
   }
-  const args = twoWord ? rest : argv.slice(1);
+  const { entry, rest, group } = resolve(argv);
+  if (!entry) {
+    if (group !== undefined) {
+      const wantsHelp = rest[0] === "--help" || rest[0] === "-h";
+      if (wantsHelp) out((await help()).groupHelp(group, groupCommands(group)));
+      else {
+        const what = rest[0] === undefined ? "missing" : `unknown ${JSON.stringify(rest[0])}`;
+        err(
+          `chunkpull ${group}: ${what} subcommand [EUSAGE]; hint: see 'chunkpull ${group} --help'\n`,
+        );
+      }
+      return wantsHelp ? EXIT.ok : EXIT.usage;
+    }
+    const what = first.startsWith("-")
+      ? `unknown option ${first}`
+      : `unknown command ${JSON.stringify(first)}`;
+    err(`chunkpull: ${what} [EUSAGE]; hint: see 'chunkpull --help'\n`);
+    return EXIT.usage;
+  }
+
+  const debug = rest.includes("--debug");
+  const abort = new AbortController();
+  const stores = new Set<string>();
+  let stopped: Stop | undefined;
+  let grace: NodeJS.Timeout | undefined;
+  const onSignal = (signal: NodeJS.Signals, code: number) => {
+    if (stopped) process.exit(code); // a second Ctrl-C: leave now
+    stopped = { signal, code };
+    abort.abort(new Error(`interrupted by ${signal}`));
+    // A command that ignores the signal still ends within the grace period.
+    grace = setTimeout(
+      () => void finishStop(stopped!, stores).then((c) => process.exit(c)),
+      SIGNAL_GRACE_MS,
+    );
+  };
+  const sigint = () => onSignal("SIGINT", EXIT.sigint);
+  const sigterm = () => onSignal("SIGTERM", EXIT.sigterm);
+  process.on("SIGINT", sigint);
+  process.on("SIGTERM", sigterm);
   try {
-    return await (await command())(args);
-  } catch (err) {
-    process.stderr.write(`chunkpull: ${describeError(err)}\n`);
-    return err instanceof ChunkpullError && err.code === "EUSAGE" ? 2 : 1;
+    const spec = await entry.load();
+    const { values, positionals } = parseInvocation(spec, rest, GLOBAL_OPTIONS);
+    if (values.help === true) {
+      out((await help()).commandHelp(spec, entry.summary, { here: true }));
+      return EXIT.ok;
+    }
+    if (debug) (await import("./debug-log.js")).enableDebugLog();
+    const inv: Invocation = {
+      values,
+      positionals,
+      args: rest.filter((a) => a !== "--debug"),
+      signal: abort.signal,
+      debug,
+      quiet: values.quiet === true,
+      useStore: (dir) => stores.add(dir),
+    };
+    const code = await spec.run(inv);
+    return stopped ? await finishStop(stopped, stores) : code;
+  } catch (e) {
+    if (stopped) return finishStop(stopped, stores);
+    const d = describeError(e, entry.name);
+    err(`${d.line}\n`);
+    if (debug && d.code === "EINTERNAL" && e instanceof Error && e.stack) err(`${e.stack}\n`);
+    return d.usage ? EXIT.usage : EXIT.failure;
+  } finally {
+    clearTimeout(grace);
+    process.off("SIGINT", sigint);
+    process.off("SIGTERM", sigterm);
   }
 }
 
-function describeError(err: unknown): string {
-  if (err instanceof ChunkpullError) return `${err.message} [${err.code}]`;
-  if (err instanceof Error) return err.message;
-  return String(err);
+let finishing: Promise<number> | undefined;
+/** One line, our temp files gone, the signal's exit code. */
+function finishStop(stop: Stop, stores: Set<string>): Promise<number> {
+  finishing ??= (async () => {
+    let removed = 0;
+    for (const dir of stores) removed += await removeOwnTempFiles(dir);
+    err(
+      `chunkpull: interrupted by ${stop.signal}; stopped${removed > 0 ? `, removed ${removed} temp file(s)` : ""}, the store is consistent\n`,
+    );
+    return stop.code;
+  })();
+  return finishing;
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (err) => {
-    process.stderr.write(`chunkpull: internal error: ${(err as Error)?.stack ?? err}\n`);
-    process.exitCode = 70;
+  (e) => {
+    err(`chunkpull: internal error: ${(e as Error)?.message ?? e} [EINTERNAL]\n`);
+    process.exitCode = EXIT.failure;
   },
 );

@@ -1,126 +1,220 @@
 /** `chunkpull pull REF`: pulls an image into the store, fetching only what the store lacks. */
 import { UsageError } from "../errors.js";
-import { type PullResult, pull } from "../pull/pull.js";
-import { parseReference } from "../reference.js";
-import { createRegistryClient, type RegistryClient } from "../registry/client.js";
-import { loadRegistryConfig, qualifyReference } from "../registry/config/index.js";
-import { warm } from "../registry/warm.js";
-import { parse, str } from "./args.js";
+import { parsePlatform } from "../oci/platform.js";
+import type { RegistryClient } from "../registry/client.js";
+import { defaultStoreDir } from "../store/layout.js";
+import { positiveInt, str } from "./args.js";
+import {
+  platformWarning,
+  REGISTRY_OPTIONS,
+  type RegistryCliOptions,
+  registryOptions,
+} from "./registry-options.js";
+import { renderPullSummary, savedLine } from "./render.js";
+import {
+  type CommandSpec,
+  type Invocation,
+  JSON_OPTION,
+  QUIET_OPTION,
+  STORE_OPTION,
+} from "./spec.js";
+import { err, out, useColor } from "./terminal.js";
 
-type Parsed = Parameters<typeof str>[0];
-
-import { renderPullSummary } from "./render.js";
-
-export async function pullCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    args,
+export const pullSpec: CommandSpec = {
+  name: "pull",
+  summary: "pull an image into the store, fetching only what the store lacks",
+  positionals: [
+    { name: "REF", description: "image reference: [registry/]repository[:tag][@digest]" },
+  ],
+  options: [
+    STORE_OPTION,
+    ...REGISTRY_OPTIONS,
     {
-      store: { type: "string" },
-      platform: { type: "string" },
-      "plain-http": { type: "boolean" },
-      creds: { type: "string" },
-      verify: { type: "string" },
-      concurrency: { type: "string" },
-      json: { type: "boolean" },
-      quiet: { type: "boolean", short: "q" },
-      strict: { type: "boolean" },
-      "oci-layout": { type: "string" },
-      timeout: { type: "string" },
-      "registries-conf": { type: "string" },
-      "hosts-dir": { type: "string" },
-      prefetch: { type: "boolean" },
+      name: "verify",
+      type: "string",
+      value: "POLICY",
+      description:
+        "diff-id: every layer's rebuilt tar must hash to the config's diff_id; toc: eStargz layers without tar-split may be accepted on their authenticated TOC (fewer bytes)",
+      default: "diff-id",
     },
-    ["REF"],
-  );
+    {
+      name: "timeout",
+      type: "string",
+      value: "SECONDS",
+      description:
+        "give up the whole pull after this long (ETIMEOUT); each request also has connect and idle-read deadlines of its own",
+      default: "none",
+    },
+    {
+      name: "concurrency",
+      type: "string",
+      value: "N",
+      description: "range requests in flight per layer",
+      default: "4",
+    },
+    {
+      name: "strict",
+      type: "boolean",
+      description: "reject layers annotated as both zstd:chunked and eStargz",
+    },
+    {
+      name: "oci-layout",
+      type: "string",
+      value: "DIR",
+      description: "also write the image as an OCI image layout (uncompressed layers) into DIR",
+    },
+    {
+      name: "prefetch",
+      type: "boolean",
+      description:
+        "first read every blob once in full through the mirrors, so a pull-through cache holds them before it is asked for ranges",
+    },
+    {
+      name: "dry-run",
+      type: "boolean",
+      description:
+        "read manifests and TOCs only and print what a pull would fetch now (as `inspect --store`)",
+    },
+    {
+      name: "progress",
+      type: "string",
+      value: "MODE",
+      description: "auto: redrawn lines on a terminal, plain lines otherwise; tty; plain; none",
+      default: "auto",
+    },
+    JSON_OPTION,
+    QUIET_OPTION,
+  ],
+  description:
+    "Chunked layers (zstd:chunked, eStargz) are fetched as byte ranges: only the chunks whose files are not in the store; every layer is rebuilt and checked against the image config's diff_id before it is recorded. Other layers are pulled in full and verified the same way. The summary goes to stdout, progress to stderr.",
+  examples: [
+    "chunkpull pull registry.example.com/team/app:v2",
+    "chunkpull pull localhost:5000/app:v2 --plain-http --store /var/cache/chunkpull",
+    "chunkpull pull quay.io/org/app@sha256:... --platform linux/arm64 --json",
+    "chunkpull pull registry.example.com/team/app:v3 --dry-run",
+    "chunkpull pull team/app:v2 --registries-conf ./registries.conf --prefetch",
+  ],
+  run: runPull,
+};
+
+async function runPull(inv: Invocation): Promise<number> {
+  const { values, positionals } = inv;
   const verify = str(values, "verify") ?? "diff-id";
   if (verify !== "diff-id" && verify !== "toc")
     throw new UsageError(`--verify must be diff-id or toc, not ${verify}`);
-  const creds = str(values, "creds");
-  let credentials: { username: string; password: string } | undefined;
-  if (creds !== undefined) {
-    const i = creds.indexOf(":");
-    if (i <= 0) throw new UsageError("--creds must be user:password");
-    credentials = { username: creds.slice(0, i), password: creds.slice(i + 1) };
-  }
-  const concurrencyText = str(values, "concurrency");
-  const concurrency = concurrencyText === undefined ? undefined : Number(concurrencyText);
-  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
-    throw new UsageError("--concurrency must be a positive integer");
-  }
+  const concurrency = positiveInt(values, "concurrency");
   const timeoutText = str(values, "timeout");
   const timeoutSeconds = timeoutText === undefined ? undefined : Number(timeoutText);
   if (timeoutSeconds !== undefined && !(Number.isFinite(timeoutSeconds) && timeoutSeconds > 0)) {
     throw new UsageError("--timeout must be a positive number of seconds");
   }
+  const progressOption = str(values, "progress");
+  if (progressOption !== undefined && !["auto", "tty", "plain", "none"].includes(progressOption))
+    throw new UsageError(`--progress must be auto, tty, plain or none, not ${progressOption}`);
+  const storeDir = str(values, "store") ?? defaultStoreDir();
+  const reg = registryOptions(values);
   const json = values.json === true;
-  const quiet = values.quiet === true || json;
-  const registryConfig = {
-    ...(str(values, "registries-conf") !== undefined
-      ? { registriesConf: str(values, "registries-conf") }
-      : {}),
-    ...(str(values, "hosts-dir") !== undefined ? { hostsDir: str(values, "hosts-dir") } : {}),
-  };
-  // --creds are for the image's registry only: a mirror gets the credentials stored for its
-  // own host, never these.
-  const registry = parseReference(
-    qualifyReference(positionals[0]!, loadRegistryConfig(registryConfig).registriesConf),
-  ).registry;
-  const client = createRegistryClient({
-    ...registryConfig,
-    ...(values["plain-http"] === true ? { plainHttp: true } : {}),
-    ...(credentials ? { credentials: { [registry]: credentials } } : {}),
-  });
+  if (values["dry-run"] === true) {
+    const { renderInspection } = await import("./inspect.js");
+    const { inspectImage } = await import("../inspect/inspect-image.js");
+    const r = await inspectImage(positionals[0]!, {
+      ...reg,
+      store: storeDir,
+      verify,
+      strictFormat: values.strict === true,
+      signal: inv.signal,
+    });
+    if (json) out(`${JSON.stringify(r, null, 2)}\n`);
+    else out(renderInspection(r));
+    const warning = r.platformMismatch && platformWarning(r.platformMismatch, false);
+    if (warning) err(`chunkpull pull: ${warning}\n`);
+    return 0;
+  }
+  const { ProgressView, progressMode } = await import("./progress.js");
+  const { pull } = await import("../pull/pull.js");
+  const view = new ProgressView(
+    progressMode(progressOption, inv.quiet || json),
+    useColor(process.stderr) && progressOption !== "plain",
+  );
+  inv.useStore(storeDir);
+  let result: Awaited<ReturnType<typeof pull>>;
+  const client =
+    values.prefetch === true
+      ? await prefetch(positionals[0]!, reg, timeoutSeconds, inv, inv.quiet || json)
+      : undefined;
   try {
-    if (values.prefetch === true) {
-      // Fill the pull-through cache with one full GET per blob before asking it for ranges.
-      const warmed = await warm(positionals[0]!, {
-        client,
-        ...(timeoutSeconds !== undefined
-          ? { signal: AbortSignal.timeout(Math.round(timeoutSeconds * 1000)) }
-          : {}),
-      });
-      if (!quiet)
-        process.stderr.write(
-          `prefetched ${warmed.blobs.length} blob(s), ${warmed.bytesFetched} bytes from ${[...new Set(warmed.blobs.map((b) => b.host))].join(", ")}\n`,
-        );
-    }
-    return await pullWith(client, positionals[0]!, values, {
+    result = await pull(positionals[0]!, {
+      ...reg,
+      ...(client ? { client } : {}),
+      store: storeDir,
       verify,
       concurrency,
-      timeoutSeconds,
-      json,
-      quiet,
+      strictFormat: values.strict === true,
+      ociLayout: str(values, "oci-layout"),
+      ...(timeoutSeconds !== undefined ? { timeoutMs: Math.round(timeoutSeconds * 1000) } : {}),
+      signal: inv.signal,
+      onProgress: view.listener,
     });
+  } catch (e) {
+    view.stop();
+    throw e;
   } finally {
-    await client.close();
+    await client?.close();
   }
+  view.finish(savedLine(result));
+  const wanted = str(values, "platform");
+  const { platformMismatch } = await import("./registry-options.js");
+  const mismatch = wanted ? platformMismatch(wanted, result) : undefined;
+  // Printed even with --quiet/--json: an image for another platform is worth a word (podman does the same).
+  if (mismatch) err(`chunkpull pull: ${platformWarning(mismatch)}\n`);
+  if (json) out(`${JSON.stringify(result, null, 2)}\n`);
+  else out(renderPullSummary(result));
+  return 0;
 }
 
-async function pullWith(
-  client: RegistryClient,
+/**
+ * --prefetch: one full GET per blob through the mirrors (filling a pull-through cache) before the
+ * pull asks for ranges; the pull then reuses this client. --creds stay bound to the reference's
+ * registry, as in pull().
+ */
+async function prefetch(
   reference: string,
-  values: Parsed,
-  o: {
-    verify: "diff-id" | "toc";
-    concurrency: number | undefined;
-    timeoutSeconds: number | undefined;
-    json: boolean;
-    quiet: boolean;
-  },
-): Promise<number> {
-  const { verify, concurrency, timeoutSeconds, json, quiet } = o;
-  const result: PullResult = await pull(reference, {
-    client,
-    store: str(values, "store"),
-    platform: str(values, "platform"),
-    verify,
-    concurrency,
-    strictFormat: values.strict === true,
-    ociLayout: str(values, "oci-layout"),
-    ...(timeoutSeconds !== undefined ? { timeoutMs: Math.round(timeoutSeconds * 1000) } : {}),
-    onProgress: quiet ? undefined : (e) => process.stderr.write(`${e.message}\n`),
+  reg: RegistryCliOptions,
+  timeoutSeconds: number | undefined,
+  inv: Invocation,
+  quiet: boolean,
+): Promise<RegistryClient> {
+  const { createRegistryClient } = await import("../registry/client.js");
+  const { loadRegistryConfig, qualifyReference } = await import("../registry/config/index.js");
+  const { parseReference } = await import("../reference.js");
+  const { warm } = await import("../registry/warm.js");
+  const conf = loadRegistryConfig(reg.registryConfig ?? {}).registriesConf;
+  const registry = parseReference(qualifyReference(reference, conf)).registry;
+  const client = createRegistryClient({
+    ...reg.registryConfig,
+    ...(reg.plainHttp ? { plainHttp: true } : {}),
+    ...(reg.credentials ? { credentials: reg.credentials, credentialHosts: [registry] } : {}),
+    signal: inv.signal,
   });
-  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else process.stdout.write(renderPullSummary(result));
-  return 0;
+  try {
+    const signal =
+      timeoutSeconds !== undefined
+        ? AbortSignal.any([inv.signal, AbortSignal.timeout(Math.round(timeoutSeconds * 1000))])
+        : inv.signal;
+    const warmed = await warm(reference, {
+      client,
+      ...(reg.platform !== undefined ? { platform: parsePlatform(reg.platform) } : {}),
+      signal,
+    });
+    if (!quiet) {
+      const hosts = [...new Set(warmed.blobs.map((b) => b.host))].join(", ");
+      err(
+        `prefetched ${warmed.blobs.length} blob(s), ${warmed.bytesFetched} bytes from ${hosts}\n`,
+      );
+    }
+    return client;
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
 }

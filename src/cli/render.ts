@@ -2,7 +2,7 @@
 import type { PullResult } from "../pull/pull.js";
 
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
+  if (n < 1024) return `${Math.round(n)} B`;
   const units = ["KiB", "MiB", "GiB", "TiB"];
   let v = n / 1024;
   let i = 0;
@@ -13,25 +13,37 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
+function percent(part: number, whole: number): string {
+  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : "0%";
+}
+
+/** `fetched 1.19 MiB of 11.9 MiB (10.0%); saved 10.7 MiB`: the pull's closing line. */
+export function savedLine(r: PullResult): string {
+  const full = r.layers.reduce((n, l) => n + l.size, 0);
+  const saved = Math.max(0, full - r.bytesFetched);
+  return `fetched ${formatBytes(r.bytesFetched)} of ${formatBytes(full)} (${percent(r.bytesFetched, full)}) in ${r.requests} request(s); saved ${formatBytes(saved)}`;
+}
+
 export function renderPullSummary(r: PullResult): string {
-  const lines = [`pulled ${r.reference} (${r.manifestDigest})`];
-  for (const l of r.layers) {
-    const head = `  ${l.digest.slice(0, 19)} ${l.format.padEnd(12)} ${l.mode.padEnd(7)}`;
+  const lines = [`pulled ${r.reference} (${r.manifestDigest}, ${r.platform})`];
+  r.layers.forEach((l, i) => {
+    lines.push(`  layer ${i + 1}/${r.layers.length} diff_id ${l.diffId}`);
+    const head = `    blob ${l.digest.slice(0, 19)} ${l.format} ${l.mode}:`;
     if (l.mode === "cached") {
-      lines.push(`${head} already in the store; verified by ${l.verified}`);
-      continue;
+      lines.push(`${head} already in the store, verified by ${l.verified}`);
+      return;
     }
     const share =
-      l.size > 0
-        ? ` (${((100 * l.bytesFetched) / l.size).toFixed(1)}% of ${formatBytes(l.size)})`
-        : "";
+      l.size > 0 ? ` (${percent(l.bytesFetched, l.size)} of ${formatBytes(l.size)})` : "";
+    const files =
+      l.mode === "partial" ? `; files from store ${l.filesFromStore}/${l.filesTotal}` : "";
     const why = l.fallbackReason ? `; full pull because: ${l.fallbackReason}` : "";
     lines.push(
-      `${head} fetched ${formatBytes(l.bytesFetched)}${share} in ${l.requests} request(s); files from store ${l.filesFromStore}/${l.filesTotal}; verified by ${l.verified}${why}`,
+      `${head} fetched ${formatBytes(l.bytesFetched)}${share} in ${l.requests} request(s)${files}; verified by ${l.verified}${why}`,
     );
-  }
+  });
   if (r.ociLayout)
     lines.push(`OCI image layout ${r.ociLayout.dir} (manifest ${r.ociLayout.manifestDigest})`);
-  lines.push(`total fetched ${formatBytes(r.bytesFetched)} in ${r.requests} request(s)`);
+  lines.push(savedLine(r));
   return `${lines.join("\n")}\n`;
 }

@@ -21,10 +21,11 @@ import {
   type Store,
   storeUsage,
 } from "../store/index.js";
-import { parse, str } from "./args.js";
+import { str } from "./args.js";
 import { formatBytes } from "./render.js";
+import { type CommandSpec, type Invocation, JSON_OPTION, STORE_OPTION } from "./spec.js";
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Invocation["values"];
 
 function open(values: Values, create = false): Promise<Store> {
   return openStore(str(values, "store") ?? defaultStoreDir(), { create });
@@ -33,8 +34,7 @@ function open(values: Values, create = false): Promise<Store> {
 const out = (text: string) => process.stdout.write(text);
 const short = (d: string) => d.slice(0, 19);
 
-export async function storeList(args: string[]): Promise<number> {
-  const { values } = parse(args, { store: { type: "string" }, json: { type: "boolean" } }, []);
+async function storeList({ values }: Invocation): Promise<number> {
   const store = await open(values);
   const [layers, images, damaged, stats] = await Promise.all([
     store.listLayers(),
@@ -71,8 +71,7 @@ export async function storeList(args: string[]): Promise<number> {
   return 0;
 }
 
-export async function storeDu(args: string[]): Promise<number> {
-  const { values } = parse(args, { store: { type: "string" }, json: { type: "boolean" } }, []);
+async function storeDu({ values }: Invocation): Promise<number> {
   const usage = await storeUsage(await open(values));
   if (values.json === true) {
     out(`${JSON.stringify(usage, null, 2)}\n`);
@@ -88,8 +87,7 @@ export async function storeDu(args: string[]): Promise<number> {
   return 0;
 }
 
-export async function storeGc(args: string[]): Promise<number> {
-  const { values } = parse(args, { store: { type: "string" }, json: { type: "boolean" } }, []);
+async function storeGc({ values }: Invocation): Promise<number> {
   const store = await open(values);
   const r = await store.gc();
   if (values.json === true) out(`${JSON.stringify(r)}\n`);
@@ -103,12 +101,7 @@ function gcLine(r: Awaited<ReturnType<Store["gc"]>>): string {
 }
 
 /** `store rm REF|DIGEST`: images (with the layers only they name) or layers, then gc. */
-export async function storeRm(args: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    args,
-    { store: { type: "string" }, json: { type: "boolean" }, "no-gc": { type: "boolean" } },
-    ["REF|DIGEST"],
-  );
+async function storeRm({ values, positionals }: Invocation): Promise<number> {
   const store = await open(values);
   const removed = { images: [] as string[], layers: [] as string[] };
   for (const spec of positionals) {
@@ -178,12 +171,7 @@ async function resolveLayer(store: Store, spec: string): Promise<Digest> {
   return layers.find((l) => l.compressedDigest === byBlob)!.diffId;
 }
 
-export async function storeVerify(args: string[]): Promise<number> {
-  const { values } = parse(
-    args,
-    { store: { type: "string" }, json: { type: "boolean" }, repair: { type: "boolean" } },
-    [],
-  );
+async function storeVerify({ values }: Invocation): Promise<number> {
   const repair = values.repair === true;
   const store = await open(values);
   // Repairs remove things: hold a pull marker so gc does not run alongside.
@@ -205,12 +193,7 @@ export async function storeVerify(args: string[]): Promise<number> {
   }
 }
 
-export async function storeExport(args: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    args,
-    { store: { type: "string" }, output: { type: "string", short: "o" } },
-    ["DIFF_ID"],
-  );
+async function storeExport({ values, positionals }: Invocation): Promise<number> {
   const output = str(values, "output");
   if (!output) throw new UsageError("-o OUT.tar is required");
   const store = await open(values);
@@ -239,3 +222,98 @@ export async function storeExport(args: string[]): Promise<number> {
     await handle?.end();
   }
 }
+
+// The specs (help, options, examples); the framework has parsed the arguments against them.
+
+export const storeLsSpec: CommandSpec = {
+  name: "store ls",
+  summary: "list the layers in the store",
+  positionals: [],
+  options: [STORE_OPTION, JSON_OPTION],
+  description:
+    "One line per stored layer: diff_id, format, the policy that verified it, uncompressed size and the compressed digest it was pulled as; then the store's totals.",
+  examples: ["chunkpull store ls", "chunkpull store ls --store /var/cache/chunkpull --json"],
+  run: storeList,
+};
+
+export const storeDuSpec: CommandSpec = {
+  name: "store du",
+  summary: "show where the store's disk space goes",
+  positionals: [],
+  options: [STORE_OPTION, JSON_OPTION],
+  examples: ["chunkpull store du", "chunkpull store du --json"],
+  run: storeDu,
+};
+
+export const storeRmSpec: CommandSpec = {
+  name: "store rm",
+  summary: "remove an image (and the layers only it names) or a layer, then gc",
+  positionals: [
+    {
+      name: "REF|DIGEST",
+      description:
+        "an image reference as pulled, or a layer's diff_id or compressed digest (a unique prefix is enough)",
+    },
+  ],
+  options: [
+    STORE_OPTION,
+    {
+      name: "no-gc",
+      type: "boolean",
+      description: "only remove the records; leave the objects to a later gc",
+    },
+    JSON_OPTION,
+  ],
+  examples: [
+    "chunkpull store rm registry.example.com/team/app:v1",
+    "chunkpull store rm 77648f1ca68f",
+  ],
+  run: storeRm,
+};
+
+export const storeVerifySpec: CommandSpec = {
+  name: "store verify",
+  summary: "re-hash every object and check every layer record; --repair removes what is damaged",
+  positionals: [],
+  options: [
+    STORE_OPTION,
+    {
+      name: "repair",
+      type: "boolean",
+      description: "remove damaged objects, pointers and layers (a later pull fetches them again)",
+    },
+    JSON_OPTION,
+  ],
+  description: "Exits 1 when it finds damage and --repair was not given.",
+  examples: ["chunkpull store verify", "chunkpull store verify --repair"],
+  run: storeVerify,
+};
+
+export const storeGcSpec: CommandSpec = {
+  name: "store gc",
+  summary: "remove what no stored layer needs, and crashed pulls' leftovers",
+  positionals: [],
+  options: [STORE_OPTION, JSON_OPTION],
+  description:
+    "Removes objects and chunk pointers no layer record refers to, temp files of dead writers and unfinished layers. Waits for running pulls.",
+  examples: ["chunkpull store gc"],
+  run: storeGc,
+};
+
+export const storeExportSpec: CommandSpec = {
+  name: "store export",
+  summary: "write a stored layer's exact tar, checked against its diff_id",
+  positionals: [{ name: "DIFF_ID", description: "the layer's diff_id (sha256:...)" }],
+  options: [
+    STORE_OPTION,
+    {
+      name: "output",
+      short: "o",
+      type: "string",
+      value: "OUT.tar",
+      description: "where to write the tar (required)",
+    },
+  ],
+  examples: ["chunkpull store export sha256:4f6e... -o layer.tar"],
+  run: storeExport,
+};

@@ -46,6 +46,7 @@ export async function fullLayer(
       layer: desc.digest,
       message: `${desc.digest}: ${received} of ${desc.size} bytes`,
       bytesFetched: received,
+      bytesTotal: desc.size,
     });
   });
   await recordIndexed(ctx, job, format, r);

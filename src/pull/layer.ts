@@ -152,6 +152,7 @@ async function chunkPull(
     kind: "plan",
     layer: desc.digest,
     message: `${desc.digest}: ${layer.format}, ${t.files} files (${t.filesFromStore} in store), ${t.remoteChunks} chunks to fetch in ${t.rangeCount} ranges (${t.bytesToFetch} bytes)`,
+    bytesTotal: t.bytesToFetch,
   });
   let received = 0;
   const content = new StoreFirstContent(layer, plan, hits, source, ctx.store, {
@@ -164,6 +165,7 @@ async function chunkPull(
         layer: desc.digest,
         message: `${desc.digest}: ${received} of ${t.bytesToFetch} bytes of chunks`,
         bytesFetched: received,
+        bytesTotal: t.bytesToFetch,
       });
     },
   });

@@ -100,6 +100,7 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
           progress({
             kind: "layer-start",
             layer: desc.digest,
+            size: desc.size,
             message: `layer ${i + 1}/${layers.length} ${desc.digest}`,
           });
           const meter = newMeter();

@@ -34,7 +34,12 @@ export interface ProgressEvent {
     | "output";
   layer?: Digest;
   message: string;
+  /** `fetch`: bytes of this layer received so far in this phase. */
   bytesFetched?: number;
+  /** `plan`/`fetch`: bytes this layer's fetch phase will transfer in all (progress bars). */
+  bytesTotal?: number;
+  /** `layer-start`: the layer's compressed size (what a full pull would fetch). */
+  size?: number;
 }
 
 export interface PullOptions {

@@ -42,6 +42,8 @@ export interface HttpResponse {
   url: URL;
   /** Whether a redirect was followed to reach `url`. */
   redirected: boolean;
+  /** On 401/403 from the auth layer: which credentials were sent (their source, never them). */
+  authTried?: string;
   /** Body chunks, counted by the transport; iterate at most once. Breaking out closes the connection. */
   body: AsyncIterable<Buffer>;
   /** Read the whole body, failing past `limit` bytes. */

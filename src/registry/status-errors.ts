@@ -45,11 +45,14 @@ export async function responseError(res: HttpResponse, subject: string): Promise
   switch (res.status) {
     case 401:
     case 403:
-      return new UnauthorizedError(`${subject}: access denied, HTTP ${res.status}${suffix}`, {
-        status: res.status,
-        url,
-        registryCodes: body.codes,
-      });
+      return new UnauthorizedError(
+        `${subject}: access denied, HTTP ${res.status}${suffix}${res.authTried ? `; sent ${res.authTried}` : ""}`,
+        {
+          status: res.status,
+          url,
+          registryCodes: body.codes,
+        },
+      );
     case 404:
       return new NotFoundError(subject, {
         url,

@@ -193,9 +193,13 @@ describe("usage errors exit 2 with a message", { concurrency: true }, () => {
       },
       /--annotations .*garbage\.json: /,
     ],
-    ["an unknown option", async () => ["layer", "inspect", SMALL, "--bogus"], /Unknown option/],
-    ["a missing BLOB", async () => ["layer", "inspect"], /expected BLOB, got 0 argument/],
-    ["an unknown command", async () => ["layer", "frobnicate"], /unknown command/],
+    [
+      "an unknown option",
+      async () => ["layer", "inspect", SMALL, "--bogus"],
+      /^chunkpull layer inspect: unknown option --bogus \[EUSAGE\]; hint: see 'chunkpull layer inspect --help'\n$/,
+    ],
+    ["a missing BLOB", async () => ["layer", "inspect"], /missing BLOB \[EUSAGE\]/],
+    ["an unknown command", async () => ["layer", "frobnicate"], /unknown "frobnicate" subcommand/],
   ];
   for (const [what, args, message] of cases) {
     it(what, async () => {

@@ -98,7 +98,10 @@ describe("chunkpull store commands", () => {
       store.root,
     ]);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /^chunkpull: .*not in the store \[ENOTINSTORE\]\n$/);
+    assert.match(
+      none.stderr,
+      /^chunkpull store [a-z]+: .*not in the store \[ENOTINSTORE\]; hint: [^\n]+\n$/,
+    );
     const short = await runCli(["store", "export", "ab", "-o", file, "--store", store.root]);
     assert.equal(short.code, 2, "too short a prefix is a usage error");
     const rmLayer = await runCli([
@@ -191,7 +194,10 @@ describe("chunkpull store commands", () => {
     for (const cmd of ["ls", "du", "gc", "verify"]) {
       const r = await runCli(["store", cmd, "--store", typo]);
       assert.equal(r.code, 1, `${cmd}: ${r.stderr}`);
-      assert.match(r.stderr, /^chunkpull: no store at .*typo \[ENOSTORE\]\n$/);
+      assert.match(
+        r.stderr,
+        /^chunkpull store [a-z]+: no store at .*typo \[ENOSTORE\]; hint: [^\n]+\n$/,
+      );
     }
     await assert.rejects(stat(typo), { code: "ENOENT" }, "nothing was created");
     const afile = join(scratch, "afile");
@@ -202,7 +208,10 @@ describe("chunkpull store commands", () => {
     ]) {
       const r = await runCli([...args, "--store", afile]);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /^chunkpull: store .*afile is not a directory \[ESTORE\]\n$/);
+      assert.match(
+        r.stderr,
+        /^chunkpull [a-z ]+: store .*afile is not a directory \[ESTORE\]; hint: [^\n]+\n$/,
+      );
     }
   });
 
@@ -230,7 +239,7 @@ describe("chunkpull store commands", () => {
       assert.equal(await sha256File(file), app1);
       const gc = await runCli(["store", "gc", "--store", ro]);
       assert.equal(gc.code, 1);
-      assert.match(gc.stderr, /^chunkpull: .*EROFS.* \[ESTORE\]\n$/);
+      assert.match(gc.stderr, /^chunkpull store [a-z]+: .*EROFS.* \[ESTORE\]; hint: [^\n]+\n$/);
       assert.equal((await openStore(store.root)).root, store.root);
     } finally {
       execFileSync("umount", [ro]);

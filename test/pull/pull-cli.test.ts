@@ -101,7 +101,7 @@ describe("chunkpull pull (CLI)", () => {
     ]);
     assert.notEqual(missing.code, 0);
     assert.equal(missing.stdout, "");
-    assert.match(missing.stderr, /^chunkpull: .*cli\/app.*nope/m);
+    assert.match(missing.stderr, /^chunkpull pull: .*cli\/app.*nope.* \[ENOTFOUND\]; hint: /m);
 
     // A flipped byte inside the first layer's compressed data: the message names the layer and
     // the file whatever the decoder noticed first (zstd corruption or a digest mismatch).
@@ -115,7 +115,7 @@ describe("chunkpull pull (CLI)", () => {
     assert.match(
       corrupt.stderr,
       new RegExp(
-        `^chunkpull: layer (${l0}: "/usr/share/doc\\d/file\\d+\\.txt"|${l1}: "/app/[^"]+") chunk \\d+: `,
+        `^chunkpull pull: layer (${l0}: "/usr/share/doc\\d/file\\d+\\.txt"|${l1}: "/app/[^"]+") chunk \\d+: `,
         "m",
       ),
     );

@@ -153,7 +153,7 @@ describe("stalled servers fail a pull", { concurrency: true }, () => {
         "-q",
       ]);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /^chunkpull: .*time limit of 1 s.*\[ETIMEOUT\]\n$/);
+      assert.match(r.stderr, /^chunkpull pull: .*time limit of 1 s.*\[ETIMEOUT\]; hint: [^\n]+\n$/);
       const bad = await runCli(["pull", `${reg.host}/stall/cli:v1`, "--timeout", "soon"]);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--timeout must be a positive number of seconds/);

@@ -163,13 +163,22 @@ export class Authenticator {
           : req;
         return next(r);
       };
+      // A refusal says what we sent: "wrong credentials" and "no credentials" need different fixes.
+      const tried = async (r: HttpResponse): Promise<HttpResponse> => {
+        if (r.status !== 401 && r.status !== 403) return r;
+        const who = creds?.username ? ` (user ${JSON.stringify(creds.username)})` : "";
+        r.authTried = creds
+          ? `credentials from ${creds.source ?? "the configuration"}${who}`
+          : await this.credentials.describeMiss(req.url.host);
+        return r;
+      };
       const first = await attempt(challenge);
       // Some registries say insufficient_scope with 403 instead of 401: same remedy.
       const insufficient403 =
         first.status === 403 &&
         usable(parseChallenges(headerList(first, "www-authenticate")))?.params.error ===
           "insufficient_scope";
-      if (first.status !== 401 && !insufficient403) return first;
+      if (first.status !== 401 && !insufficient403) return tried(first);
       // A 401 from a redirect target (another origin) is not ours to answer with this
       // registry's credentials or challenge state: that host gets its own.
       if (first.url.origin !== origin) return this.authenticateElsewhere(first, req, next, false);
@@ -187,14 +196,14 @@ export class Authenticator {
         this.tokens.invalidate({ challenge, scopes: [req.scope] } satisfies TokenRequest);
       }
       challenge = freshUsable ?? challenge;
-      if (!challenge) return first;
+      if (!challenge) return tried(first);
       if (
         challenge.scheme === "basic" &&
         (creds?.username === undefined || creds.password === undefined)
       )
-        return first;
+        return tried(first);
       await first.dump();
-      return attempt(challenge);
+      return tried(await attempt(challenge));
     };
   }
 }

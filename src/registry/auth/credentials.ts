@@ -19,6 +19,8 @@ export interface Credentials {
   identityToken?: string;
   /** A ready bearer token (`registrytoken`). */
   registryToken?: string;
+  /** Where these came from (`--creds`, `auth file PATH`...): named in 401 errors, never secret. */
+  source?: string;
 }
 
 export interface AuthFile {
@@ -183,6 +185,12 @@ function runDockerCredentialHelper(helper: string, serverUrl: string): Promise<s
   });
 }
 
+/** A copy that knows where it came from (not enumerable: it is a label, not a credential). */
+function withSource(c: Credentials, source: string): Credentials {
+  const { source: _, ...rest } = c;
+  return Object.defineProperty({ ...rest }, "source", { value: source, enumerable: false });
+}
+
 /** Resolves credentials per registry; results (including misses) are cached for the client's life. */
 export class CredentialStore {
   private readonly cache = new Map<string, Promise<Credentials | undefined>>();
@@ -237,7 +245,8 @@ export class CredentialStore {
   ): Promise<Credentials | undefined> {
     const explicit = this.options.credentials;
     if (isSingleCredentials(explicit)) {
-      if (this.singleBoundTo(registry, role)) return explicit;
+      if (this.singleBoundTo(registry, role))
+        return withSource(explicit, explicit.source ?? "the credentials option");
     } else if (explicit) {
       const found = lookupAuths(
         {
@@ -257,18 +266,18 @@ export class CredentialStore {
         repository,
         "credentials option",
       );
-      if (found) return found;
+      if (found) return withSource(found, "the credentials option");
     }
     for (const { path, file } of await this.loadFiles()) {
       const inline = lookupAuths(file, registry, repository, path);
-      if (inline) return inline;
+      if (inline) return withSource(inline, `auth file ${path}`);
       const helper =
         file.credHelpers?.[registry] ??
         (registry === DOCKER_HUB ? file.credHelpers?.[DOCKER_HUB_AUTH_KEY] : undefined) ??
         file.credsStore;
       if (helper) {
         const viaHelper = await this.fromHelper(helper, registry);
-        if (viaHelper) return viaHelper;
+        if (viaHelper) return withSource(viaHelper, `docker-credential-${helper} (${path})`);
       }
     }
     return undefined;
@@ -293,6 +302,21 @@ export class CredentialStore {
     // Docker's convention: a Username of "<token>" marks the secret as an identity token.
     if (o.Username === "<token>") return { identityToken: o.Secret };
     return { username: typeof o.Username === "string" ? o.Username : "", password: o.Secret };
+  }
+
+  /** For a 401 without credentials: where none were found (names only, never contents). */
+  async describeMiss(registryHost: string): Promise<string> {
+    const registry = normalizeRegistry(registryHost);
+    let files: string[] = [];
+    try {
+      files = (await this.loadFiles()).map((f) => f.path);
+    } catch {
+      // An unreadable auth file already failed the request that needed it.
+    }
+    const where = this.options.credentials ? ["the credentials option", ...files] : files;
+    return where.length > 0
+      ? `no credentials (none for ${registry} in ${where.join(", ")})`
+      : "no credentials (no --creds and no auth file: $REGISTRY_AUTH_FILE, containers auth.json, ~/.docker/config.json)";
   }
 
   private loadFiles(): Promise<Array<{ path: string; file: AuthFile }>> {

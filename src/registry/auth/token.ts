@@ -183,7 +183,7 @@ export class TokenSource {
     if (res.status !== 200) {
       await res.dump();
       throw new UnauthorizedError(
-        `token server ${realm.origin}${realm.pathname} answered HTTP ${res.status} for ${r.scopes.join(" ") || "(no scope)"}${c ? " with the configured credentials" : " (anonymous)"}`,
+        `token server ${realm.origin}${realm.pathname} answered HTTP ${res.status} for ${r.scopes.join(" ") || "(no scope)"}${c ? ` with credentials from ${c.source ?? "the configuration"}${c.username ? ` (user ${JSON.stringify(c.username)})` : ""}` : " (anonymous)"}`,
         { status: res.status, url: realm.origin + realm.pathname },
       );
     }
