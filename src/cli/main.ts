@@ -8,7 +8,7 @@ import { ChunkpullError } from "../errors.js";
 const USAGE = `usage:
   chunkpull pull REF [--store DIR] [--platform os/arch[/variant]] [--plain-http] [--creds user:pass]
                  [--verify diff-id|toc] [--concurrency N] [--json] [--quiet] [--strict]
-                 [--oci-layout DIR]
+                 [--output oci:DIR[:TAG]|docker-archive:FILE[:REF]] [--oci-layout DIR] [--rootfs DIR]
   chunkpull layer inspect BLOB [--annotations FILE] [--json] [--strict]
   chunkpull layer rebuild BLOB [--annotations FILE] -o OUT.tar [--diff-id sha256:...] [--strict]
   chunkpull layer convert IN.tar --format zstd:chunked|estargz -o OUT.blob [--annotations-out FILE] [--level N]

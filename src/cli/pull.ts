@@ -1,7 +1,17 @@
 /** `chunkpull pull REF`: pulls an image into the store, fetching only what the store lacks. */
 import { UsageError } from "../errors.js";
 import { type PullResult, pull } from "../pull/pull.js";
+import { parseReference } from "../reference.js";
+import { openStore } from "../store/index.js";
 import { parse, str } from "./args.js";
+import {
+  checkOutputTargets,
+  type OutputsWritten,
+  parseOutputs,
+  renderOutputs,
+  wantsOutputs,
+  writeOutputs,
+} from "./outputs.js";
 import { renderPullSummary } from "./render.js";
 
 export async function pullCommand(args: string[]): Promise<number> {
@@ -18,6 +28,8 @@ export async function pullCommand(args: string[]): Promise<number> {
       quiet: { type: "boolean", short: "q" },
       strict: { type: "boolean" },
       "oci-layout": { type: "string" },
+      output: { type: "string" },
+      rootfs: { type: "string" },
     },
     ["REF"],
   );
@@ -38,18 +50,38 @@ export async function pullCommand(args: string[]): Promise<number> {
   }
   const json = values.json === true;
   const quiet = values.quiet === true || json;
-  const result: PullResult = await pull(positionals[0]!, {
-    store: str(values, "store"),
-    platform: str(values, "platform"),
-    plainHttp: values["plain-http"] === true,
-    credentials,
-    verify,
-    concurrency,
-    strictFormat: values.strict === true,
-    ociLayout: str(values, "oci-layout"),
-    onProgress: quiet ? undefined : (e) => process.stderr.write(`${e.message}\n`),
-  });
-  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else process.stdout.write(renderPullSummary(result));
+  const outputs = parseOutputs(
+    str(values, "output"),
+    str(values, "oci-layout"),
+    str(values, "rootfs"),
+  );
+  await checkOutputTargets(outputs);
+  const ref = parseReference(positionals[0]!);
+  const store = await openStore(str(values, "store"));
+  const say = quiet ? () => {} : (message: string) => process.stderr.write(`${message}\n`);
+  // Held across the pull and the outputs: gc must not collect objects while they are exported.
+  const marker = wantsOutputs(outputs) ? await store.beginPull() : undefined;
+  let result: PullResult;
+  let written: OutputsWritten = {};
+  try {
+    result = await pull(ref.toString(), {
+      store,
+      platform: str(values, "platform"),
+      plainHttp: values["plain-http"] === true,
+      credentials,
+      verify,
+      concurrency,
+      strictFormat: values.strict === true,
+      onProgress: quiet ? undefined : (e) => say(e.message),
+    });
+    if (wantsOutputs(outputs)) written = await writeOutputs(store, ref, result, outputs, say);
+  } finally {
+    await marker?.end();
+  }
+  if (json) {
+    // configBytes is for the writers; the parsed config is in the result already.
+    const { configBytes: _, ...printed } = result;
+    process.stdout.write(`${JSON.stringify({ ...printed, outputs: written }, null, 2)}\n`);
+  } else process.stdout.write(renderPullSummary(result) + renderOutputs(written));
   return 0;
 }

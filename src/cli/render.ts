@@ -30,8 +30,6 @@ export function renderPullSummary(r: PullResult): string {
       `${head} fetched ${formatBytes(l.bytesFetched)}${share} in ${l.requests} request(s); files from store ${l.filesFromStore}/${l.filesTotal}; verified by ${l.verified}${why}`,
     );
   }
-  if (r.ociLayout)
-    lines.push(`OCI image layout ${r.ociLayout.dir} (manifest ${r.ociLayout.manifestDigest})`);
   lines.push(`total fetched ${formatBytes(r.bytesFetched)} in ${r.requests} request(s)`);
   return `${lines.join("\n")}\n`;
 }

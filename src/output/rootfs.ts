@@ -16,6 +16,7 @@ import { once } from "node:events";
 import { mkdir } from "node:fs/promises";
 import type { Digest } from "../digest.js";
 import { readTar } from "../formats/tar/reader.js";
+import type { OutputImage } from "./image.js";
 import { applyEntry, finishFile, type LayerState, type PendingFile } from "./rootfs-entry.js";
 import { applyTimes } from "./rootfs-meta.js";
 
@@ -37,6 +38,16 @@ export interface RootfsResult {
   whiteouts: number;
   /** Device nodes not created because the process is not root. */
   devicesSkipped: number;
+}
+
+/** An image's layers, bottom first, each from its verified tar with the store's file objects. */
+export function writeImageRootfs(dir: string, image: OutputImage): Promise<RootfsResult> {
+  async function* layers(): AsyncGenerator<RootfsLayer> {
+    for (const diffId of image.diffIds) {
+      yield { diffId, tar: image.layerTar(diffId), objectFor: await image.fileObjects?.(diffId) };
+    }
+  }
+  return writeRootfs(dir, layers());
 }
 
 export async function writeRootfs(

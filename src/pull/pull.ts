@@ -9,7 +9,6 @@ import type { Digest } from "../digest.js";
 import { FormatError } from "../errors.js";
 import { formatPlatform, parsePlatform } from "../oci/platform.js";
 import type { Platform } from "../oci/types.js";
-import { writeOciLayout } from "../output/oci-layout.js";
 import { parseReference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
 import { newMeter, withMeter } from "../registry/meter.js";
@@ -51,7 +50,6 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
     }
     const handle = await store.beginPull();
     const results: LayerResult[] = [];
-    let ociLayout: PullResult["ociLayout"];
     try {
       // Layers are pulled side by side (each one's ranges concurrently too); each runs under its
       // own meter, so its requests and bytes are its own. The first failure stops the others,
@@ -107,19 +105,6 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
       const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
       if (failed) throw firstCause(settled, failed.reason);
       for (const x of settled) if (x.status === "fulfilled") results.push(x.value);
-      // Still under the pull marker: gc must not collect objects while they are exported.
-      if (options.ociLayout) {
-        progress({
-          kind: "output",
-          message: `writing an OCI image layout to ${options.ociLayout}`,
-        });
-        const written = await writeOciLayout(options.ociLayout, store, {
-          configBytes: image.configBytes,
-          diffIds,
-          refName: ref.tag ?? ref.digest,
-        });
-        ociLayout = { dir: options.ociLayout, manifestDigest: written.manifestDigest };
-      }
     } finally {
       await handle.end();
     }
@@ -128,6 +113,7 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
       manifestDigest: image.manifestDigest,
       configDigest: image.configDigest,
       config: image.config,
+      configBytes: image.configBytes,
       platform: formatPlatform({
         os: image.config.os,
         architecture: image.config.architecture,
@@ -136,7 +122,6 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
       layers: results,
       bytesFetched: results.reduce((n, l) => n + l.bytesFetched, 0),
       requests: results.reduce((n, l) => n + l.requests, 0),
-      ...(ociLayout ? { ociLayout } : {}),
     };
   } finally {
     if (!options.client) await client.close();

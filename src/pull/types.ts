@@ -50,8 +50,6 @@ export interface PullOptions {
   client?: RegistryClient;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
-  /** Also write the image as an OCI image layout into this directory (uncompressed layers). */
-  ociLayout?: string;
   /** Byte budget of one batch of ranges (bounds memory; default 16 MiB). */
   batchBytes?: number;
   /**
@@ -86,10 +84,10 @@ export interface PullResult {
   manifestDigest: Digest;
   configDigest: Digest;
   config: ImageConfig;
+  /** The config exactly as served (its digest is configDigest), for the output writers. */
+  configBytes: Buffer;
   platform: string;
   layers: LayerResult[];
   bytesFetched: number;
   requests: number;
-  /** Set when `ociLayout` was given: the layout's directory and its (new) manifest digest. */
-  ociLayout?: { dir: string; manifestDigest: Digest };
 }

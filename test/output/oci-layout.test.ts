@@ -9,7 +9,9 @@ import { digestOf, hexOf } from "../../src/digest.js";
 import { UnsupportedError } from "../../src/errors.js";
 import { assembleImage, buildLayer, pushImage } from "../../src/image/build.js";
 import { appLayerFiles, baseLayerFiles, makeTar } from "../../src/image/sample-app.js";
+import { storedImage } from "../../src/output/image.js";
 import { storedLayerTar } from "../../src/output/layer-tar.js";
+import { writeOciLayout } from "../../src/output/oci-layout.js";
 import { pull } from "../../src/pull/pull.js";
 import { toolSkip } from "../helpers/docker-registry.js";
 import { freshStore, tempDir, testClient } from "../pull/helpers.js";
@@ -32,21 +34,19 @@ describe("OCI image layout output", () => {
     const { dir, store } = await freshStore();
     const out = await tempDir("chunkpull-layout-");
     try {
-      const r = await pull(`${reg.host}/out/app:v1`, {
-        store,
-        client: testClient(),
-        ociLayout: out,
-      });
+      const r = await pull(`${reg.host}/out/app:v1`, { store, client: testClient() });
+      const image = storedImage(store, r.configBytes, r.config.rootfs.diff_ids);
+      const written = await writeOciLayout(out, image, { refName: "v1" });
       assert.deepEqual(
         r.layers.map((l) => l.mode),
         ["partial", "full"],
       );
       const index = JSON.parse(await readFile(join(out, "index.json"), "utf8"));
-      assert.equal(index.manifests[0].digest, r.ociLayout!.manifestDigest);
+      assert.equal(index.manifests[0].digest, written.manifestDigest);
       assert.equal(index.manifests[0].annotations["org.opencontainers.image.ref.name"], "v1");
       const blob = (d: string) => readFile(join(out, "blobs", "sha256", hexOf(d as never)));
-      const manifestBytes = await blob(r.ociLayout!.manifestDigest);
-      assert.equal(digestOf(manifestBytes), r.ociLayout!.manifestDigest);
+      const manifestBytes = await blob(written.manifestDigest);
+      assert.equal(digestOf(manifestBytes), written.manifestDigest);
       const manifest = JSON.parse(manifestBytes.toString());
       assert.equal(manifest.config.digest, r.configDigest);
       assert.equal(digestOf(await blob(r.configDigest)), r.configDigest);
