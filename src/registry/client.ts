@@ -32,7 +32,7 @@ import {
   type ResolveOptions,
   resolveImage,
 } from "./manifests.js";
-import { pushBlob, pushManifest } from "./push.js";
+import { pushBlob, pushBlobFile, pushManifest } from "./push.js";
 import { blobRangeSource } from "./range-source.js";
 import {
   type FetchRangesOptions,
@@ -203,6 +203,16 @@ export class RegistryClient {
 
   pushBlob(repo: RepositoryRef, data: Buffer, signal?: AbortSignal): Promise<Digest> {
     return pushBlob(this.ctx, repo, data, this.signal(signal));
+  }
+
+  /** Upload a file as a blob in bounded chunks (see push.ts). */
+  pushBlobFile(
+    repo: RepositoryRef,
+    path: string,
+    digest: Digest,
+    signal?: AbortSignal,
+  ): Promise<Digest> {
+    return pushBlobFile(this.ctx, repo, path, digest, this.signal(signal));
   }
 
   pushManifest(
