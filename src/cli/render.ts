@@ -25,7 +25,11 @@ export function renderPullSummary(r: PullResult): string {
       l.size > 0
         ? ` (${((100 * l.bytesFetched) / l.size).toFixed(1)}% of ${formatBytes(l.size)})`
         : "";
-    const why = l.fallbackReason ? `; full pull because: ${l.fallbackReason}` : "";
+    const why =
+      (l.fallbackReason ? `; full pull because: ${l.fallbackReason}` : "") +
+      (l.trailingPadding
+        ? `; the blob's tar lacked its end padding: ${l.trailingPadding} zero bytes restored, proven by the diff_id`
+        : "");
     lines.push(
       `${head} fetched ${formatBytes(l.bytesFetched)}${share} in ${l.requests} request(s); files from store ${l.filesFromStore}/${l.filesTotal}; verified by ${l.verified}${why}`,
     );

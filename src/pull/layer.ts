@@ -170,6 +170,7 @@ async function pullOneLayer(
         filesFromStore: t.filesFromStore,
         chunksFromStore: t.chunksFromStore,
         verified,
+        ...(proven.trailingPadding ? { trailingPadding: proven.trailingPadding } : {}),
       };
     } catch (err) {
       // A server that refuses even single ranges: the blob itself is still there in full.
@@ -199,7 +200,7 @@ async function proveLayer(
   source: RangeSource,
   diffId: Digest,
   desc: Descriptor,
-): Promise<{ size: number; tarSplit?: Buffer }> {
+): Promise<{ size: number; tarSplit?: Buffer; trailingPadding?: number }> {
   const { layer } = discovery;
   if (discovery.rebuild === "none") {
     return { size: layer.format !== "zstd:chunked" ? (layer.uncompressedSize ?? 0) : 0 };
@@ -221,7 +222,14 @@ async function proveLayer(
       desc.digest,
       ctx.signal,
     );
-    return { size: r.size, tarSplit: r.tarSplit };
+    if (r.trailingPadding) {
+      ctx.progress({
+        kind: "verify",
+        layer: desc.digest,
+        message: `${desc.digest}: the blob's tar lacks its trailing padding; the diff_id holds with ${r.trailingPadding} zero bytes appended`,
+      });
+    }
+    return { size: r.size, tarSplit: r.tarSplit, trailingPadding: r.trailingPadding };
   }
   const tarSplit = (layer.tarSplit ?? layer.legacyTarSplit)!;
   const r = await rebuildAndVerify(

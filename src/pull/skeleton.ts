@@ -7,9 +7,10 @@
  * decompressed bytes with the files from the store gives back the layer tar, which the diff_id
  * then proves. On the way a tar-split is built, so the stored layer can be exported later.
  */
-import { createHasher, type Digest } from "../digest.js";
+import type { Digest } from "../digest.js";
 import { ChunkpullError, DigestMismatchError, FormatError } from "../errors.js";
 import type { ByteRange, FileRef, RangeSource } from "../formats/layer-index.js";
+import { PaddedTarHash } from "../formats/tar/padding.js";
 import { readTar } from "../formats/tar/reader.js";
 import { TarSplitBuilder } from "../formats/tarsplit/builder.js";
 import { zstdDecompress } from "../formats/zstd.js";
@@ -70,6 +71,8 @@ export interface SkeletonRebuild {
   size: number;
   /** A tar-split of the rebuilt tar, or undefined when the tar cannot have one (duplicates...). */
   tarSplit?: Buffer;
+  /** Zero bytes appended to prove the diff_id (a writer that cut the tar's end; padding.ts). */
+  trailingPadding?: number;
 }
 
 /** Fetch the skeleton, rebuild the tar with the store's files, check it against `expected`. */
@@ -94,18 +97,24 @@ export async function rebuildFromSkeleton(
       if (span) yield* (await store.openObject(span.file.digest)) as AsyncIterable<Buffer>;
     }
   }
-  const hasher = createHasher();
-  let size = 0;
-  for await (const piece of tar()) {
-    hasher.update(piece);
-    size += piece.length;
+  const hasher = new PaddedTarHash();
+  for await (const piece of tar()) hasher.update(piece);
+  const actual = hasher.digest();
+  const padding = actual === expected ? 0 : hasher.paddingFor(expected);
+  if (padding === undefined)
+    throw new DigestMismatchError(`rebuilt tar of ${subject}`, expected, actual);
+  async function* padded(): AsyncGenerator<Buffer> {
+    yield* tar();
+    if (padding) yield Buffer.alloc(padding);
   }
-  const diffId = hasher.digest();
-  if (diffId !== expected)
-    throw new DigestMismatchError(`rebuilt tar of ${subject}`, expected, diffId);
   // Only a proven tar is described, in a second pass (the skeleton is in memory, the files in
   // the page cache): a tar our reader cannot describe still counts as pulled, without tar-split.
-  return { diffId, size, tarSplit: await describe(tar()) };
+  return {
+    diffId: expected,
+    size: hasher.length + (padding ?? 0),
+    tarSplit: await describe(padded()),
+    ...(padding ? { trailingPadding: padding } : {}),
+  };
 }
 
 async function describe(tar: AsyncIterable<Buffer>): Promise<Buffer | undefined> {

@@ -75,6 +75,11 @@ export interface LayerResult {
   chunksFromStore: number;
   /** The policy that vouches for the stored layer. */
   verified: VerifyPolicy;
+  /**
+   * Zero bytes appended to the rebuilt tar to match the diff_id: the blob's writer cut the tar's
+   * trailing padding (containers/storage 1.43, skopeo 1.9). Proven by the diff_id.
+   */
+  trailingPadding?: number;
   /** Why a chunked layer was pulled in full, if it was. */
   fallbackReason?: string;
 }
