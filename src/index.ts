@@ -28,8 +28,15 @@ export {
 export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./oci/types.js";
 export { type DockerArchiveResult, writeDockerArchive } from "./output/docker-archive.js";
 export { type OutputImage, storedImage } from "./output/image.js";
+export { openImageSource, type SourceImage, type SourceLayer } from "./output/image-source.js";
 export { storedLayerTar } from "./output/layer-tar.js";
 export { type LayoutOptions, writeOciLayout } from "./output/oci-layout.js";
+export {
+  type PushedLayer,
+  type PushOptions,
+  type PushResult,
+  pushLocalImage,
+} from "./output/push-image.js";
 export {
   type RootfsLayer,
   type RootfsResult,
