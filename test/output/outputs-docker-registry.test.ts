@@ -152,6 +152,8 @@ describe("pull outputs against docker-registry", { skip }, () => {
       assert.deepEqual(inspect.Layers, config.rootfs.diff_ids);
       const { stdout } = await run("tar", ["-tf", file]);
       assert.ok(stdout.split("\n").includes("manifest.json"));
+      // A copy reads every blob and checks it against its digest.
+      await run("skopeo", ["copy", `docker-archive:${file}`, `oci:${join(dir, "copy")}:t`]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
