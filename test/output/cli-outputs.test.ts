@@ -55,4 +55,16 @@ describe("pull output options (CLI)", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test("push: bad --convert, bad source syntax and a digest target are usage errors", async () => {
+    const ref = `127.0.0.1:${await freePort()}/x/y:v1`;
+    for (const [args, message] of [
+      [["push", "oci:/nonexistent:v1", ref, "--convert", "gzip"], /--convert must be one of/],
+      [["push", "dir:/tmp/x", ref], /expected oci:DIR\[:TAG\] or docker-archive/],
+    ] as [string[], RegExp][]) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+    }
+  });
 });

@@ -110,4 +110,47 @@ describe("OCI image layout output", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test("an existing layout keeps its other images; the same tag is replaced", async () => {
+    const out = await tempDir("chunkpull-layout-");
+    try {
+      const image = (tar: Buffer, n: number) => ({
+        configBytes: Buffer.from(
+          JSON.stringify({ os: "linux", rootfs: { type: "layers", diff_ids: [digestOf(tar)] }, n }),
+        ),
+        diffIds: [digestOf(tar)],
+        layerTar: async function* () {
+          yield tar;
+        },
+      });
+      const a = await writeOciLayout(out, image(tars[0]!, 1), { refName: "a" });
+      const b = await writeOciLayout(out, image(tars[1]!, 2), { refName: "b" });
+      const a2 = await writeOciLayout(out, image(tars[1]!, 3), { refName: "a" });
+      const index = JSON.parse(await readFile(join(out, "index.json"), "utf8"));
+      const byName = Object.fromEntries(
+        index.manifests.map((m: { digest: string; annotations: Record<string, string> }) => [
+          m.annotations["org.opencontainers.image.ref.name"],
+          m.digest,
+        ]),
+      );
+      assert.deepEqual(byName, { b: b.manifestDigest, a: a2.manifestDigest });
+      assert.notEqual(a.manifestDigest, a2.manifestDigest);
+      // A layer stream that does not match its diff_id leaves no blob under that name.
+      const bad = { ...image(tars[0]!, 4), diffIds: [digestOf(tars[1]!)] };
+      const wrong = async function* () {
+        yield tars[0]!;
+        throw new Error("layer tar does not match its diff_id");
+      };
+      await assert.rejects(writeOciLayout(join(out, "bad"), { ...bad, layerTar: wrong }));
+      const { readdir } = await import("node:fs/promises");
+      assert.deepEqual(
+        await readdir(join(out, "bad", "blobs", "sha256")).then((l) =>
+          l.filter((n) => n === hexOf(digestOf(tars[1]!))),
+        ),
+        [],
+      );
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
 });
