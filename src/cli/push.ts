@@ -36,6 +36,7 @@ export async function pushCommand(args: string[]): Promise<number> {
     credentials = { username: creds.slice(0, i), password: creds.slice(i + 1) };
   }
   const ref = parseReference(positionals[1]!);
+  if (ref.digest) throw new UsageError(`${ref.toString()}: push to a tag, not a digest`);
   const json = values.json === true;
   const quiet = values.quiet === true || json;
   const source = await openImageSource(positionals[0]!);

@@ -61,6 +61,10 @@ describe("pull output options (CLI)", () => {
     for (const [args, message] of [
       [["push", "oci:/nonexistent:v1", ref, "--convert", "gzip"], /--convert must be one of/],
       [["push", "dir:/tmp/x", ref], /expected oci:DIR\[:TAG\] or docker-archive/],
+      [
+        ["push", "oci:/nonexistent:v1", `${ref}@sha256:${"a".repeat(64)}`],
+        /push to a tag, not a digest/,
+      ],
     ] as [string[], RegExp][]) {
       const r = await cli(args);
       assert.equal(r.code, 2, r.stderr);
