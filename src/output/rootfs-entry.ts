@@ -7,7 +7,7 @@
 
 import { once } from "node:events";
 import { constants, createWriteStream, type WriteStream } from "node:fs";
-import { copyFile, link, lstat, mkdir, readdir, rm, symlink } from "node:fs/promises";
+import { chmod, copyFile, link, lstat, mkdir, readdir, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { UnsupportedError } from "../errors.js";
 import type { TarHeader } from "../formats/tar/types.js";
@@ -29,6 +29,11 @@ export interface LayerState {
   created: Set<string>;
   /** Directory -> [atime, mtime] to set when the layer is done (children change mtimes). */
   dirTimes: Map<string, [number, number]>;
+  /**
+   * Without root, a directory the owner cannot write (0555...) would refuse its own children:
+   * it stays owner-writable while the layer is applied and gets its mode when the layer is done.
+   */
+  dirModes: Map<string, number>;
 }
 
 /** A regular file written from the tar's data; its metadata is set once the data is complete. */
@@ -51,6 +56,10 @@ async function applyMetadata(
   state: LayerState | undefined,
 ): Promise<void> {
   await applyOwnerModeXattrs(path, h);
+  if (h.typeflag === "5" && state && !isRoot() && (h.mode & 0o700) !== 0o700) {
+    await chmod(path, (h.mode & 0o7777) | 0o700);
+    state.dirModes.set(path, h.mode & 0o7777);
+  }
   const mtime = seconds(h.mtime);
   const atime = h.atime ? seconds(h.atime) : mtime;
   if (h.typeflag === "5" && state) state.dirTimes.set(path, [atime, mtime]);
@@ -62,6 +71,10 @@ async function touchDir(state: LayerState, dir: string): Promise<void> {
   if (state.dirTimes.has(dir)) return;
   const st = await lstat(dir);
   state.dirTimes.set(dir, [st.atimeMs / 1000, st.mtimeMs / 1000]);
+  if (!isRoot() && (st.mode & 0o700) !== 0o700 && !state.dirModes.has(dir)) {
+    state.dirModes.set(dir, st.mode & 0o7777);
+    await chmod(dir, (st.mode & 0o7777) | 0o700);
+  }
 }
 
 /** Removes what stands at `path` (recursively for a directory), never following a symlink. */

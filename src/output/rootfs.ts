@@ -13,7 +13,7 @@
  * Names are confined to DIR by rootfs-path.ts; symlinks are never followed while extracting.
  */
 import { once } from "node:events";
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import type { Digest } from "../digest.js";
 import { readTar } from "../formats/tar/reader.js";
 import type { OutputImage } from "./image.js";
@@ -71,7 +71,7 @@ export async function writeRootfs(
 }
 
 async function applyLayer(root: string, layer: RootfsLayer, result: RootfsResult): Promise<void> {
-  const state: LayerState = { created: new Set(), dirTimes: new Map() };
+  const state: LayerState = { created: new Set(), dirTimes: new Map(), dirModes: new Map() };
   let pending: PendingFile | undefined;
   try {
     for await (const ev of readTar(layer.tar)) {
@@ -88,9 +88,17 @@ async function applyLayer(root: string, layer: RootfsLayer, result: RootfsResult
   } finally {
     pending?.out.destroy();
   }
-  // Deepest first is not needed: a directory's times do not change its parent's.
+  // A directory's times do not change its parent's so any order will do; times first,
+  // while every directory is still searchable (chmod leaves them alone).
   for (const [path, [atime, mtime]] of state.dirTimes) {
     await applyTimes(path, atime, mtime).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err; // removed later in the same layer
+    });
+  }
+  // Deepest first: a parent without search permission would hide its children.
+  const modes = [...state.dirModes].sort((a, b) => b[0].length - a[0].length);
+  for (const [path, mode] of modes) {
+    await chmod(path, mode).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err; // removed later in the same layer
     });
   }

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { lstat, mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises";
+import { chown, lstat, mkdir, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import {
   END_OF_ARCHIVE,
@@ -245,5 +246,58 @@ describe("--rootfs", { skip: skipTools }, () => {
     assert.equal(await readFile(join(dir, "outside", "secret"), "utf8"), "secret");
     assert.equal(await readFile(join(root, "f"), "utf8"), "mine");
     assert.ok((await lstat(join(root, "f"))).isFile());
+  });
+
+  test("without root: read-only directories still get their children, devices are skipped", {
+    skip: process.getuid?.() !== 0 || toolSkip(["setpriv"]),
+  }, async (t) => {
+    const modulePath = fileURLToPath(new URL("../../src/output/rootfs.js", import.meta.url));
+    const asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+    const readable = await run("setpriv", [...asNobody, "test", "-r", modulePath]).then(
+      () => true,
+      () => false,
+    );
+    if (!readable) {
+      t.skip(`user nobody cannot read ${modulePath}`);
+      return;
+    }
+    const dir = await tempDir("chunkpull-rootfs-");
+    await chown(dir, 65534, 65534);
+    const lower = tarOf([
+      { name: "ro/", typeflag: "5", mode: 0o555 },
+      { name: "ro/old", typeflag: "0", data: "old" },
+      { name: "ro/sub/", typeflag: "5", mode: 0o500 },
+      { name: "ro/sub/f", typeflag: "0", data: "f" },
+      { name: "null", typeflag: "3", mode: 0o666, devmajor: 1, devminor: 3 },
+    ]);
+    const upper = tarOf([
+      { name: "ro/.wh.old", typeflag: "0" },
+      { name: "ro/new", typeflag: "0", data: "new" },
+    ]);
+    await writeFile(join(dir, "lower.tar"), lower);
+    await writeFile(join(dir, "upper.tar"), upper);
+    const rootfs = new URL("../../src/output/rootfs.js", import.meta.url).href;
+    const script = `
+        import { createReadStream } from "node:fs";
+        import { writeRootfs } from ${JSON.stringify(rootfs)};
+        const dir = ${JSON.stringify(dir)};
+        const r = await writeRootfs(dir + "/root", ["lower", "upper"].map((n) => ({ tar: createReadStream(dir + "/" + n + ".tar") })));
+        console.log(JSON.stringify(r));`;
+    const { stdout } = await run("setpriv", [
+      ...asNobody,
+      process.execPath,
+      "--input-type=module",
+      "-e",
+      script,
+    ]);
+    const r = JSON.parse(stdout);
+    assert.equal(r.devicesSkipped, 1);
+    const root = join(dir, "root");
+    assert.deepEqual((await readdir(join(root, "ro"))).sort(), ["new", "sub"]);
+    assert.equal((await lstat(join(root, "ro"))).mode & 0o7777, 0o555);
+    assert.equal((await lstat(join(root, "ro", "sub"))).mode & 0o7777, 0o500);
+    assert.equal(await readFile(join(root, "ro", "sub", "f"), "utf8"), "f");
+    assert.equal((await lstat(join(root, "ro", "new"))).uid, 65534);
+    await rm(dir, { recursive: true, force: true });
   });
 });
