@@ -124,6 +124,22 @@ describe("chunkpull push --convert", { skip }, () => {
       );
     }
 
+    if (process.getuid?.() === 0) {
+      // containers/storage stores the converted layers (decompressing each and checking it
+      // against the config's diff_id): vfs driver, in a private root.
+      const storage = `[vfs@${join(dir, "cs-root")}+${join(dir, "cs-run")}]conv/app:v2`;
+      await run("skopeo", [
+        "copy",
+        "--src-tls-verify=false",
+        `docker://${reg.host}/conv/app:v2`,
+        `containers-storage:${storage}`,
+      ]);
+      const stored = JSON.parse(
+        (await run("skopeo", ["inspect", `containers-storage:${storage}`])).stdout,
+      );
+      assert.equal(stored.Layers.length, 2);
+    }
+
     const { dir: storeDir, store } = await freshStore();
     const client = testClient();
     try {
