@@ -68,3 +68,28 @@ export class StoreBusyError extends ChunkpullError {
     super("EBUSY", message);
   }
 }
+
+/**
+ * Something the store was expected to hold is not there (never stored, collected, or found
+ * damaged on use and removed). Not a usage error: re-pulling brings it back. The pull engine
+ * treats it as a miss and fetches the content again.
+ */
+export class NotInStoreError extends ChunkpullError {
+  constructor(message: string) {
+    super("ENOTINSTORE", message);
+  }
+}
+
+/**
+ * The store directory cannot be used: missing for a read-only command (`ENOSTORE`), not a
+ * directory, not writable, or the disk is full (`ENOSPC`). The message names the path.
+ */
+export class StoreAccessError extends ChunkpullError {
+  constructor(
+    code: "ENOSTORE" | "ESTORE" | "ENOSPC",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}

@@ -55,8 +55,33 @@ export type {
 } from "./pull/types.js";
 export { parseReference, type Reference } from "./reference.js";
 export {
+  type ClientStats,
   createRegistryClient,
   RegistryClient,
   type RegistryClientOptions,
 } from "./registry/client.js";
+export {
+  NetworkError,
+  NotFoundError,
+  PlatformNotFoundError,
+  ProtocolError,
+  RangeNotSatisfiableError,
+  RangeResponseError,
+  RangesFailedError,
+  RateLimitedError,
+  RegistryError,
+  TimeoutError,
+  type TimeoutKind,
+  TlsError,
+  UnauthorizedError,
+} from "./registry/errors.js";
+export {
+  compose,
+  type HttpRequest,
+  type HttpResponse,
+  type Layer,
+  type Send,
+} from "./registry/http.js";
+export type { RetryOptions } from "./registry/retry.js";
+export { DEFAULT_TIMEOUTS, type TimeoutOptions } from "./registry/timeouts.js";
 export { openStore, Store } from "./store/index.js";

@@ -137,6 +137,16 @@ export async function sendBody(
         resetConnection(res.socket);
         return;
       }
+      const stall = modes.stallAfterBytes;
+      if (stall !== null && rec.bytesSent + part.length >= stall) {
+        part = part.subarray(0, Math.max(0, stall - rec.bytesSent));
+        await writeFlushed(res, part);
+        rec.bytesSent += part.length;
+        rec.aborted = true;
+        // Say nothing more until the client hangs up (closing the server also ends it).
+        if (!closed && !res.destroyed) await new Promise((r) => res.once("close", r));
+        return;
+      }
       await writeAsync(res, part);
       rec.bytesSent += part.length;
       off += part.length;

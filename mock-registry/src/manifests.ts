@@ -103,7 +103,12 @@ async function getManifest(h: Handling, repo: string, reference: string): Promis
     return;
   }
   const pieces: BodyPiece[] = [{ data: body }];
-  await sendBody(ctx, pieces, { ...modes, corruptByteAt: null, resetAfterBytes: null });
+  await sendBody(ctx, pieces, {
+    ...modes,
+    corruptByteAt: null,
+    resetAfterBytes: null,
+    stallAfterBytes: null,
+  });
 }
 
 /** Digests a manifest refers to that must already exist in the repository. */

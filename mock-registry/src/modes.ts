@@ -12,6 +12,8 @@ export const DEFAULT_MODES: Readonly<BehaviourModes> = Object.freeze({
   closedRangesOnly: false,
   acceptRanges: true,
   resetAfterBytes: null,
+  stallAfterBytes: null,
+  stallHeaders: false,
   bandwidthBytesPerSecond: 0,
   latencyMs: 0,
   tooManyRequests: null,

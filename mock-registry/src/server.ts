@@ -118,6 +118,12 @@ async function handleRegistry(
   if (modes.warning !== null)
     res.setHeader("Warning", `299 - "${modes.warning.replace(/"/g, "'")}"`);
   if (modes.latencyMs > 0) await sleep(modes.latencyMs);
+  if (modes.stallHeaders) {
+    // Hold the request until the client gives up (no timer: closing the server ends it).
+    if (!res.destroyed) await once(res, "close");
+    ctx.rec.aborted = true;
+    return;
+  }
 
   const stop = state.modes.takeInterruption(repo);
   if (stop?.kind === "429") {

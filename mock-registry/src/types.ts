@@ -56,6 +56,13 @@ export interface BehaviourModes {
   acceptRanges: boolean;
   /** Destroy the socket after this many body bytes of a blob GET (null = never). Default null. */
   resetAfterBytes: number | null;
+  /**
+   * Stop sending after this many body bytes of a blob GET and keep the connection open without
+   * a word (a stalled upstream); null = never. Default null.
+   */
+  stallAfterBytes: number | null;
+  /** Accept requests in scope and never answer them (headers never come). Default false. */
+  stallHeaders: boolean;
   /** Blob/manifest body bandwidth cap in bytes per second (0 = unlimited). Default 0. */
   bandwidthBytesPerSecond: number;
   /** Delay before answering any /v2/ request in scope, in ms. Default 0. */

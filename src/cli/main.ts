@@ -9,13 +9,17 @@ const USAGE = `usage:
   chunkpull pull REF [--store DIR] [--platform os/arch[/variant]] [--plain-http] [--creds user:pass]
                  [--verify diff-id|toc] [--concurrency N] [--json] [--quiet] [--strict]
                  [--output oci:DIR[:TAG]|docker-archive:FILE[:REF]] [--oci-layout DIR] [--rootfs DIR]
+                 [--timeout SECONDS]
   chunkpull push oci:DIR[:TAG]|docker-archive:FILE[:REF] REF [--convert zstd:chunked|estargz]
                  [--level N] [--plain-http] [--creds user:pass] [--json] [--quiet]
   chunkpull layer inspect BLOB [--annotations FILE] [--json] [--strict]
   chunkpull layer rebuild BLOB [--annotations FILE] -o OUT.tar [--diff-id sha256:...] [--strict]
   chunkpull layer convert IN.tar --format zstd:chunked|estargz -o OUT.blob [--annotations-out FILE] [--level N]
   chunkpull store ls [--store DIR] [--json]
+  chunkpull store du [--store DIR] [--json]
   chunkpull store gc [--store DIR] [--json]
+  chunkpull store rm REF|DIGEST [--store DIR] [--json] [--no-gc]
+  chunkpull store verify [--repair] [--store DIR] [--json]
   chunkpull store export DIFF_ID -o OUT.tar [--store DIR]
 `;
 
@@ -29,7 +33,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "layer rebuild": async () => (await import("./layer-rebuild.js")).layerRebuild,
   "layer convert": async () => (await import("./layer-convert.js")).layerConvert,
   "store ls": async () => (await import("./store.js")).storeList,
+  "store du": async () => (await import("./store.js")).storeDu,
   "store gc": async () => (await import("./store.js")).storeGc,
+  "store rm": async () => (await import("./store.js")).storeRm,
+  "store verify": async () => (await import("./store.js")).storeVerify,
   "store export": async () => (await import("./store.js")).storeExport,
 };
 

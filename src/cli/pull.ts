@@ -30,6 +30,7 @@ export async function pullCommand(args: string[]): Promise<number> {
       "oci-layout": { type: "string" },
       output: { type: "string" },
       rootfs: { type: "string" },
+      timeout: { type: "string" },
     },
     ["REF"],
   );
@@ -47,6 +48,11 @@ export async function pullCommand(args: string[]): Promise<number> {
   const concurrency = concurrencyText === undefined ? undefined : Number(concurrencyText);
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
     throw new UsageError("--concurrency must be a positive integer");
+  }
+  const timeoutText = str(values, "timeout");
+  const timeoutSeconds = timeoutText === undefined ? undefined : Number(timeoutText);
+  if (timeoutSeconds !== undefined && !(Number.isFinite(timeoutSeconds) && timeoutSeconds > 0)) {
+    throw new UsageError("--timeout must be a positive number of seconds");
   }
   const json = values.json === true;
   const quiet = values.quiet === true || json;
@@ -72,6 +78,7 @@ export async function pullCommand(args: string[]): Promise<number> {
       verify,
       concurrency,
       strictFormat: values.strict === true,
+      ...(timeoutSeconds !== undefined ? { timeoutMs: Math.round(timeoutSeconds * 1000) } : {}),
       onProgress: quiet ? undefined : (e) => say(e.message),
     });
     if (wantsOutputs(outputs)) written = await writeOutputs(store, ref, result, outputs, say);

@@ -9,7 +9,6 @@ import { cleanAbsPath } from "../formats/zstdchunked/path.js";
 import { readFilesIndex } from "../store/files-index.js";
 import { filesByCleanPath } from "../store/layer-tar.js";
 import type { Store } from "../store/store.js";
-import { storedLayerTar } from "./layer-tar.js";
 
 export interface OutputImage {
   /** The config byte for byte (its digest, which the manifest names, must not change). */
@@ -30,11 +29,11 @@ export function storedImage(store: Store, configBytes: Buffer, diffIds: Digest[]
   return {
     configBytes,
     diffIds,
-    layerTar: (diffId) => storedLayerTar(store, diffId),
+    layerTar: (diffId) => store.layerTar(diffId),
     async fileObjects(diffId) {
       const layer = await store.getLayer(diffId);
       if (!layer) return () => undefined;
-      const files = filesByCleanPath((await readFilesIndex(layer.tocPath)).files);
+      const files = filesByCleanPath((await readFilesIndex(layer.filesPath)).files);
       return (name, size) => {
         const f = files.get(cleanAbsPath(name));
         return f && f.size === size ? store.objectPath(f.digest) : undefined;

@@ -129,7 +129,11 @@ export async function applyEntry(
       break;
     case "0":
     case "7": {
-      const object = h.size > 0 ? objectFor?.(h.name, h.size) : undefined;
+      let object = h.size > 0 ? objectFor?.(h.name, h.size) : undefined;
+      // Only a plain file of the right size (a planted symlink is not followed): otherwise the
+      // bytes come from the tar, which is checked against the diff_id anyway.
+      const st = object ? await lstat(object).catch(() => undefined) : undefined;
+      if (!st?.isFile() || st.size !== h.size) object = undefined;
       if (!object) {
         // O_CREAT|O_EXCL: fails on anything at the name, a symlink included (never followed).
         const out = createWriteStream(path, { flags: "wx", mode: 0o600 });

@@ -6,7 +6,7 @@
  */
 import pLimit from "p-limit";
 import type { Digest } from "../digest.js";
-import { ChunkpullError, FormatError } from "../errors.js";
+import { ChunkpullError, FormatError, NotInStoreError } from "../errors.js";
 import type { ChunkedLayer, RangeSource } from "../formats/layer-index.js";
 import { orderedWithin } from "../formats/ordered-map.js";
 import type { Store } from "../store/store.js";
@@ -121,7 +121,7 @@ async function* fileBytes(fp: FilePlan, fileIndex: number, s: FileSources): Asyn
       case "store": {
         const data = cp.digest ? await s.store.findChunk(cp.digest) : undefined;
         if (!data || data.length !== cp.chunk.size) {
-          throw new FormatError(`${where}: the store no longer holds chunk ${cp.digest}`);
+          throw new NotInStoreError(`${where}: the store no longer holds chunk ${cp.digest}`);
         }
         yield data;
         break;

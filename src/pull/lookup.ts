@@ -16,7 +16,7 @@ export async function lookupStore(files: readonly FileRef[], store: Store): Prom
   const limit = pLimit(LOOKUP_CONCURRENCY);
   const haveFile = new Set<Digest>();
   const haveChunk = new Set<Digest>();
-  const fileDigests = new Set(files.map((f) => f.digest));
+  const fileDigests = new Map(files.map((f) => [f.digest, f.size]));
   const chunkDigests = new Set<Digest>();
   for (const f of files) {
     if (f.chunks.length < 2) continue; // a single chunk is the whole file: the file lookup covers it
@@ -26,9 +26,9 @@ export async function lookupStore(files: readonly FileRef[], store: Store): Prom
     }
   }
   await Promise.all([
-    ...[...fileDigests].map((d) =>
+    ...[...fileDigests].map(([d, size]) =>
       limit(async () => {
-        if (await store.hasObject(d)) haveFile.add(d);
+        if (await store.hasObject(d, size)) haveFile.add(d);
       }),
     ),
     ...[...chunkDigests].map((d) =>

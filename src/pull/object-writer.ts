@@ -72,7 +72,9 @@ export class ObjectWriter {
     // An object the store already holds (a file shared with an earlier image, or written by a
     // layer pulled alongside) is not written again: no temp file, no fsync, no rename.
     const digest =
-      expected !== undefined && Buffer.isBuffer(source) && (await this.store.hasObject(expected))
+      expected !== undefined &&
+      Buffer.isBuffer(source) &&
+      (await this.store.hasObject(expected, source.length))
         ? expected
         : (await this.store.writeObject(source, expected)).digest;
     await onStored(digest);

@@ -6,11 +6,12 @@
 
 import pLimit from "p-limit";
 import type { Digest } from "../digest.js";
-import { FormatError } from "../errors.js";
+import { FormatError, NotInStoreError } from "../errors.js";
 import { formatPlatform, parsePlatform } from "../oci/platform.js";
 import type { Platform } from "../oci/types.js";
 import { parseReference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
+import { withDeadline } from "../registry/deadline.js";
 import { newMeter, withMeter } from "../registry/meter.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/store.js";
@@ -25,12 +26,23 @@ const DEFAULT_LAYER_CONCURRENCY = 3;
 const DEFAULT_MAX_RANGE_BYTES = 4 << 20;
 
 export async function pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
+  // The overall time limit is one more abort reason; the registry layer reports it as ETIMEOUT.
+  const deadline = withDeadline(options.signal, options.timeoutMs);
+  try {
+    return await pullImage(reference, { ...options, signal: deadline.signal });
+  } catch (err) {
+    throw deadline.explain(err, reference);
+  }
+}
+
+async function pullImage(reference: string, options: PullOptions): Promise<PullResult> {
   const ref = parseReference(reference);
   const client: RegistryClient =
     options.client ??
     createRegistryClient({
       ...(options.plainHttp ? { plainHttp: true } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       signal: options.signal,
     });
   const store: Store =
@@ -73,7 +85,7 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
           });
           const meter = newMeter();
           const r = await withMeter(meter, () =>
-            pullLayer(
+            pullLayerHealing(
               {
                 client,
                 store,
@@ -105,6 +117,17 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
       const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
       if (failed) throw firstCause(settled, failed.reason);
       for (const x of settled) if (x.status === "fulfilled") results.push(x.value);
+      // A name for `store ls`; losing it costs nothing but the name, so it never fails the pull.
+      await store
+        .putImage({
+          reference: ref.toString(),
+          manifestDigest: image.manifestDigest,
+          configDigest: image.configDigest,
+          diffIds,
+        })
+        .catch((err: Error) =>
+          progress({ kind: "output", message: `image not named: ${err.message}` }),
+        );
     } finally {
       await handle.end();
     }
@@ -125,6 +148,33 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
     };
   } finally {
     if (!options.client) await client.close();
+  }
+}
+
+/** Bound on re-plans of one layer after store misses (each one removed a different object). */
+const STORE_MISS_RETRIES = 64;
+
+/**
+ * pullLayer, planned again when it hits content the store turned out not to hold
+ * (NotInStoreError: a damaged object or pointer, now removed): what is gone is then fetched.
+ * Each retry must be about something new, so a miss that does not go away still fails.
+ */
+async function pullLayerHealing(...args: Parameters<typeof pullLayer>): Promise<LayerResult> {
+  const seen = new Set<string>();
+  for (;;) {
+    try {
+      return await pullLayer(...args);
+    } catch (err) {
+      if (!(err instanceof NotInStoreError) || seen.has(err.message)) throw err;
+      if (seen.size >= STORE_MISS_RETRIES) throw err;
+      seen.add(err.message);
+      const [ctx, desc] = args;
+      ctx.progress({
+        kind: "plan",
+        layer: desc.digest,
+        message: `${desc.digest}: ${err.message}; planning again`,
+      });
+    }
   }
 }
 

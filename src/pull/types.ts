@@ -2,6 +2,7 @@
 import type { Digest } from "../digest.js";
 import type { ImageConfig, Platform } from "../oci/types.js";
 import type { RegistryClient } from "../registry/client.js";
+import type { TimeoutOptions } from "../registry/timeouts.js";
 import type { Store } from "../store/store.js";
 
 /**
@@ -49,6 +50,10 @@ export interface PullOptions {
   /** Use this client (and its options) instead of creating one. */
   client?: RegistryClient;
   signal?: AbortSignal;
+  /** Overall time limit of the whole pull in ms (default none); exceeding it fails with ETIMEOUT. */
+  timeoutMs?: number;
+  /** Per-request deadlines of the client pull() creates (ignored with `client`; defaults in registry/timeouts.ts). */
+  timeouts?: TimeoutOptions;
   onProgress?: (event: ProgressEvent) => void;
   /** Byte budget of one batch of ranges (bounds memory; default 16 MiB). */
   batchBytes?: number;

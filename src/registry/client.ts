@@ -5,6 +5,7 @@
  */
 import type { Readable } from "node:stream";
 import pLimit from "p-limit";
+import type { Dispatcher } from "undici";
 import type { Digest } from "../digest.js";
 import type { ByteRange, RangeSource } from "../formats/layer-index.js";
 import type { Platform } from "../oci/types.js";
@@ -21,7 +22,7 @@ import {
   type RegistryContext,
   type RepositoryRef,
 } from "./context.js";
-import type { Send } from "./http.js";
+import { compose, type Layer } from "./http.js";
 import {
   type FetchedManifest,
   type GetManifestOptions,
@@ -41,7 +42,9 @@ import {
   type RangeCallback,
 } from "./ranges.js";
 import { redirectLayer } from "./redirect.js";
+import { resumeLayer } from "./resume.js";
 import { type RetryOptions, retryLayer } from "./retry.js";
+import type { TimeoutOptions } from "./timeouts.js";
 import { type TlsOptions, Transport, type TransportStats } from "./transport.js";
 import { warningLayer } from "./warnings.js";
 
@@ -60,10 +63,27 @@ export interface RegistryClientOptions {
   mirrors?: Record<string, string[]>;
   /** Concurrent range/blob requests per client (default 8). */
   concurrency?: number;
-  /** Retries after the first attempt, or full retry options (default 4 retries). */
+  /**
+   * Consecutive failed attempts without progress (default 4), or the full retry policy: also a
+   * time budget per operation (default 40 s lost to failures) and a cap on attempts.
+   */
   retries?: number | RetryOptions;
-  /** Connect, header and body-idle timeout in ms (default 30 s). */
+  /** Connect, header and body-idle timeout in ms at once (older knob; `timeouts` wins). */
   timeoutMs?: number;
+  /**
+   * Connect (10 s), headers (20 s), idle body (20 s) deadlines and the minimum body throughput
+   * (4 KiB/s over 30 s); see src/registry/timeouts.ts.
+   */
+  timeouts?: TimeoutOptions;
+  /**
+   * Extra HTTP layers. `perAttempt` wrap the transport, below retry: they see every attempt,
+   * redirect hop and token request (a logger, a fault injector). `perRequest` wrap the whole
+   * stack, above auth: they see each request once and may rewrite its URL before auth and
+   * redirects apply (a mirror rewriter). Each list is applied in order, the last outermost.
+   */
+  layers?: { perAttempt?: Layer[]; perRequest?: Layer[] };
+  /** Send through this undici dispatcher (the caller keeps ownership; close() leaves it open). */
+  dispatcher?: Dispatcher;
   userAgent?: string;
   tls?: TlsOptions;
   /** "env" (default): HTTP(S)_PROXY/NO_PROXY; a proxy URL; or "none". */
@@ -98,16 +118,24 @@ export class RegistryClient {
     this.transport = new Transport({
       connections: concurrency,
       timeoutMs: options.timeoutMs,
+      timeouts: options.timeouts,
       userAgent: options.userAgent,
       tls: options.tls,
       proxy: options.proxy,
+      dispatcher: options.dispatcher,
     });
     const retry: RetryOptions =
       typeof options.retries === "number" ? { retries: options.retries } : (options.retries ?? {});
-    const transport: Send = options.onWarning
-      ? warningLayer(options.onWarning)(this.transport.send)
-      : this.transport.send;
-    const below: Send = redirectLayer()(retryLayer(retry)(transport));
+    // transport -> [caller's per-attempt layers] -> warnings -> retry -> redirect -> auth ->
+    // resume -> [caller's per-request layers]. Token requests and pings use the stack below
+    // auth. Retry and resume apply one policy (retry.ts RetryBudget) to requests and bodies.
+    const below = compose(
+      this.transport.send,
+      ...(options.layers?.perAttempt ?? []),
+      ...(options.onWarning ? [warningLayer(options.onWarning)] : []),
+      retryLayer(retry),
+      redirectLayer(),
+    );
     this.tokens = new TokenSource(below, { oauth2: options.oauth2 });
     const credentials = new CredentialStore({
       credentials: options.credentials,
@@ -118,7 +146,7 @@ export class RegistryClient {
     const auth = new Authenticator(below, credentials, this.tokens);
     this.defaultSignal = options.signal;
     this.ctx = {
-      send: auth.layer()(below),
+      send: compose(below, auth.layer(), resumeLayer(retry), ...(options.layers?.perRequest ?? [])),
       limit: pLimit(concurrency),
       // A custom range cap needs its own memory: the process-wide store has the default cap.
       capabilities:

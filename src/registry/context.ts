@@ -8,7 +8,7 @@ import type { Digest } from "../digest.js";
 import { isLoopbackHost, normalizeRegistry, registryEndpoint } from "../reference.js";
 import { repositoryScope } from "./auth/challenge.js";
 import type { CapabilityStore } from "./capabilities.js";
-import { NotFoundError, RegistryError } from "./errors.js";
+import { NetworkError, NotFoundError, RangesFailedError, RegistryError } from "./errors.js";
 import { displayUrl, type HttpResponse, header, type Send } from "./http.js";
 import { isRetryableNetworkError, type RetryOptions } from "./retry.js";
 
@@ -65,10 +65,16 @@ function storageKey(origin: string, blob: BlobRef): string {
   return `${origin}/${blob.repository}@${blob.digest}`;
 }
 
-/** Is this failure worth trying the next mirror for? */
+/**
+ * Is this failure worth trying the next mirror for? Any transport failure is (refused, reset,
+ * timed out, TLS, not HTTP, range requests that kept failing), even once the retry policy has
+ * given up on that origin.
+ */
 function failsOver(e: unknown): boolean {
   return (
     e instanceof NotFoundError ||
+    e instanceof NetworkError ||
+    e instanceof RangesFailedError ||
     isRetryableNetworkError(e) ||
     (e instanceof RegistryError && (e.status ?? 0) >= 500)
   );
@@ -118,6 +124,7 @@ export async function requestBlob(
       headers: h,
       signal,
       targetScope: repositoryScope(blob.repository),
+      resumable: true,
     });
     if (res.status !== 401 && res.status !== 403) return checkIdentity(res, blob);
     await res.dump();
@@ -130,6 +137,7 @@ export async function requestBlob(
     headers: h,
     signal,
     scope: repositoryScope(blob.repository),
+    resumable: true,
   });
   if (res.redirected && res.url.origin !== origin && res.status !== 401 && res.status !== 403)
     ctx.storageUrls.set(key, res.url);

@@ -76,14 +76,54 @@ export class RangeNotSatisfiableError extends ChunkpullError {
 
 /** The server's range response did not deliver the bytes asked for (bad Content-Range, missing parts). */
 export class RangeResponseError extends RegistryError {
-  constructor(message: string, details: { status?: number; url?: string } = {}) {
+  constructor(message: string, details: { status?: number; url?: string; cause?: unknown } = {}) {
     super(message, { ...details, code: "ERANGERESPONSE" });
   }
 }
 
-/** Network failure (connection reset, DNS, timeout) that outlived our retries. */
+/** Network failure (connection reset, DNS, refused) that outlived our retries. */
 export class NetworkError extends RegistryError {
+  constructor(message: string, details: { url?: string; cause?: unknown; code?: string } = {}) {
+    super(message, { ...details, code: details.code ?? "ENETWORK" });
+  }
+}
+
+/** Which deadline ran out: see `TimeoutOptions` (src/registry/timeouts.ts). */
+export type TimeoutKind = "connect" | "headers" | "idle" | "throughput" | "total";
+
+/**
+ * A deadline ran out: the server did not connect, answer or keep sending in time, sent too
+ * slowly, or the whole operation outlived its overall limit.
+ */
+export class TimeoutError extends NetworkError {
+  readonly kind: TimeoutKind;
+  constructor(message: string, details: { url?: string; cause?: unknown; kind: TimeoutKind }) {
+    super(message, { ...details, code: "ETIMEOUT" });
+    this.kind = details.kind;
+  }
+}
+
+/** The TLS handshake failed (often: https:// to a plain-HTTP registry, or an untrusted certificate). */
+export class TlsError extends NetworkError {
   constructor(message: string, details: { url?: string; cause?: unknown } = {}) {
-    super(message, { ...details, code: "ENETWORK" });
+    super(message, { ...details, code: "ETLS" });
+  }
+}
+
+/** The server does not speak HTTP (a wrong port, another protocol). */
+export class ProtocolError extends NetworkError {
+  constructor(message: string, details: { url?: string; cause?: unknown } = {}) {
+    super(message, { ...details, code: "EPROTOCOL" });
+  }
+}
+
+/**
+ * Range requests for a blob kept failing while the blob itself may still be served in full:
+ * the typed signal for the pull engine to fall back to a full (resumable) download. A subclass
+ * of RangeResponseError, so callers that fall back on range failures already handle it.
+ */
+export class RangesFailedError extends RangeResponseError {
+  constructor(message: string, details: { url?: string; cause?: unknown } = {}) {
+    super(message, details);
   }
 }

@@ -1,6 +1,7 @@
 /**
- * The request/response shapes every HTTP layer speaks. Layers wrap a `Send` function the way
- * go-containerregistry wraps a RoundTripper: transport -> retry -> redirect -> auth.
+ * The request/response shapes every HTTP layer speaks. A layer wraps a `Send` function the way
+ * undici's interceptors wrap `dispatch` (and go-containerregistry wraps a RoundTripper); the
+ * client composes transport -> retry -> redirect -> auth, and callers may add their own.
  */
 export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -24,6 +25,11 @@ export interface HttpRequest {
   redirect?: "follow" | "manual";
   /** Do not retry on 5xx/429 (the caller handles the status itself). */
   noStatusRetry?: boolean;
+  /**
+   * The resource cannot change (a blob by digest): a body cut off midway may be continued with
+   * a Range request for the rest (resume.ts).
+   */
+  resumable?: boolean;
 }
 
 export interface HttpResponse {
@@ -45,7 +51,16 @@ export interface HttpResponse {
 }
 
 export type Send = (req: HttpRequest) => Promise<HttpResponse>;
+/** One layer of the stack: given the layer below, returns the function that calls it. */
 export type Layer = (next: Send) => Send;
+
+/**
+ * Stack layers on `send` in order, like undici's `dispatcher.compose(...)`: the first layer
+ * wraps `send` directly, the last one is outermost (called first).
+ */
+export function compose(send: Send, ...layers: Layer[]): Send {
+  return layers.reduce((inner, layer) => layer(inner), send);
+}
 
 export function header(
   res: { headers: Record<string, string | string[] | undefined> },

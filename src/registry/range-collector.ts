@@ -1,6 +1,8 @@
 /**
  * Copies a stream of bytes that starts at a known blob offset into the buffers of the requested
  * ranges it covers. Used for a single-part 206, each multipart part, and a 200 whole body.
+ * A target may arrive partly filled (a resumed range): bytes before `offset + filled` are
+ * skipped, and what the stream adds stays in the target when the stream breaks.
  */
 import type { ByteRange } from "../formats/layer-index.js";
 
@@ -16,15 +18,17 @@ export class RangeCollector {
   private next = 0;
   private readonly targets: Target[];
 
-  /** `targets` must be sorted by offset and lie within [start, ...). */
-  constructor(start: number, ranges: Array<{ index: number; range: ByteRange }>) {
+  /**
+   * `ranges` must be sorted by offset and lie within [start, ...). A given Target is written in
+   * place (the caller keeps its progress); a bare range gets a fresh buffer.
+   */
+  constructor(start: number, ranges: Array<{ index: number; range: ByteRange } | Target>) {
     this.pos = start;
-    this.targets = ranges.map(({ index, range }) => ({
-      index,
-      range,
-      buf: Buffer.allocUnsafe(range.length),
-      filled: 0,
-    }));
+    this.targets = ranges.map((r) =>
+      "buf" in r
+        ? r
+        : { index: r.index, range: r.range, buf: Buffer.allocUnsafe(r.range.length), filled: 0 },
+    );
   }
 
   get position(): number {

@@ -5,13 +5,24 @@
  * once and the origin switched to single ranges; 400/416/501 halve the ranges per request down
  * to parallel single ranges; a 200 to a single range means Range is ignored: one whole-body GET
  * then serves every range. What an origin can do is remembered (capabilities.ts).
+ *
+ * A range cut off midway keeps what arrived: the next request asks only for its remainder, and
+ * ranges already delivered are never asked again. Attempts are bounded by the client's retry
+ * policy (retry.ts RetryBudget); when resets exhaust it the job ends with RangesFailedError, the
+ * signal for the pull engine to fall back to a full, resumable download. Timeouts end it with
+ * the TimeoutError itself: a stalled server would stall the full download just the same.
  */
 
 import { FormatError } from "../errors.js";
 import type { ByteRange } from "../formats/layer-index.js";
 import { blobSubject } from "./blobs.js";
 import { type BlobRef, type RegistryContext, requestBlob, withOrigins } from "./context.js";
-import { NetworkError, RangeNotSatisfiableError, RangeResponseError } from "./errors.js";
+import {
+  RangeNotSatisfiableError,
+  RangeResponseError,
+  RangesFailedError,
+  TimeoutError,
+} from "./errors.js";
 import { displayUrl, type HttpResponse, header, isAbortError, sleep } from "./http.js";
 import {
   type ContentRange,
@@ -20,7 +31,7 @@ import {
   parseContentRange,
 } from "./multipart.js";
 import { RangeCollector, type Target } from "./range-collector.js";
-import { backoffDelay, isRetryableNetworkError } from "./retry.js";
+import { exhausted, isRetryableNetworkError, isRetrySpent, RetryBudget } from "./retry.js";
 import { responseError } from "./status-errors.js";
 
 export type RangeCallback = (index: number, data: Buffer) => void | Promise<void>;
@@ -67,6 +78,9 @@ function rangeHeader(ranges: ByteRange[]): string {
 
 class RangeJob {
   readonly missing = new Set<number>();
+  /** Ranges partly received by a broken answer: resumed from their first missing byte. */
+  private readonly started = new Map<number, Target>();
+  private budget: RetryBudget;
   readonly subject: string;
   /** Aborts sibling requests of the current run when one of them fails for good. */
   private controller = new AbortController();
@@ -83,6 +97,7 @@ class RangeJob {
     userSignal: AbortSignal | undefined,
   ) {
     this.subject = blobSubject(blob);
+    this.budget = new RetryBudget(ctx.retry);
     this.userSignal = userSignal;
     this.signal = this.linkSignal();
     ranges.forEach((r, i) => {
@@ -98,21 +113,52 @@ class RangeJob {
 
   async deliver(targets: Target[]): Promise<void> {
     for (const t of targets) {
+      this.started.delete(t.index);
       if (!this.missing.delete(t.index)) continue; // delivered already by an overlapping answer
+      this.budget.progress();
       await this.onRange(t.index, t.buf);
     }
   }
 
-  /** Requested, still-missing ranges fully inside [start, end]. */
-  contained(
-    batch: number[],
-    start: number,
-    end: number,
-  ): Array<{ index: number; range: ByteRange }> {
+  /** Body bytes arrived: the server is alive (retry.ts counts time lost from the last byte). */
+  received(n: number): void {
+    if (n > 0) this.budget.progress(n);
+  }
+
+  /** The still-missing part of range `i` (all of it unless a broken answer delivered a prefix). */
+  remainder(i: number): ByteRange {
+    const r = this.ranges[i]!;
+    const filled = this.started.get(i)?.filled ?? 0;
+    return { offset: r.offset + filled, length: r.length - filled };
+  }
+
+  /** The target collecting range `i`, kept across attempts so a resumed range continues it. */
+  target(i: number): Target {
+    let t = this.started.get(i);
+    if (!t) {
+      const range = this.ranges[i]!;
+      t = { index: i, range, buf: Buffer.allocUnsafe(range.length), filled: 0 };
+      this.started.set(i, t);
+    }
+    return t;
+  }
+
+  /** Requested, still-missing ranges whose remainder lies fully inside [start, end]. */
+  contained(batch: number[], start: number, end: number): Target[] {
     return batch
       .filter((i) => this.missing.has(i))
-      .map((i) => ({ index: i, range: this.ranges[i]! }))
-      .filter(({ range }) => range.offset >= start && range.offset + range.length - 1 <= end);
+      .filter((i) => {
+        const rest = this.remainder(i);
+        return rest.offset >= start && rest.offset + rest.length - 1 <= end;
+      })
+      .map((i) => this.target(i));
+  }
+
+  /** Bytes held in partly received ranges (progress that delivered no whole range yet). */
+  private partialBytes(): number {
+    let n = 0;
+    for (const t of this.started.values()) n += t.filled;
+    return n;
   }
 
   storageOrigin(origin: string): string {
@@ -128,11 +174,11 @@ class RangeJob {
     this.controller = new AbortController();
     this.signal = this.linkSignal();
     this.fatal = undefined;
-    const retries = this.ctx.retry.retries ?? 4;
-    let failures = 0;
+    this.budget = new RetryBudget(this.ctx.retry);
     let lastError: unknown;
     while (this.missing.size > 0) {
       const before = this.missing.size;
+      const partialBefore = this.partialBytes();
       const capKey = this.storageOrigin(origin);
       const cap = this.ctx.capabilities.get(capKey);
       const capBefore = JSON.stringify(cap);
@@ -143,10 +189,12 @@ class RangeJob {
       const record = (e: unknown) => {
         failed.push(e);
         if (this.fatal === undefined && (isAbortError(e) || !isRetryableNetworkError(e))) {
-          this.fatal = e;
-          this.controller.abort(e);
+          // A request or body whose retries ran out below ends the job the same way ours do.
+          this.fatal = isRetrySpent(e) ? this.giveUp(e) : e;
+          this.controller.abort(this.fatal);
         }
       };
+      this.budget.start();
       if (cap.mode === "none") {
         await this.ctx.limit(() => this.wholeBody(origin, pending).catch(record));
       } else {
@@ -170,28 +218,38 @@ class RangeJob {
       if (failed.length > 0) lastError = failed[0];
       const progressed =
         this.missing.size < before ||
+        this.partialBytes() > partialBefore ||
         JSON.stringify(this.ctx.capabilities.get(this.storageOrigin(origin))) !== capBefore;
-      // Progress (ranges delivered or a capability learned) is bounded, so it resets the count;
-      // rounds without progress are what the retry budget limits.
-      failures = progressed ? 0 : failures + 1;
-      if (failures > retries) {
-        if (lastError) {
-          throw new NetworkError(
-            `${this.subject}: range requests kept failing: ${(lastError as Error).message}`,
-            { cause: lastError },
-          );
-        }
-        throw new RangeResponseError(
-          `${this.subject}: the server did not deliver ${this.missing.size} requested range(s) after ${failures} attempts`,
-        );
-      }
-      if (failed.length > 0) await sleep(backoffDelay(failures, this.ctx.retry), this.signal);
+      if (progressed && failed.length === 0) continue;
+      // A round with failures, or one that delivered nothing: charged to the retry budget
+      // (consecutive count, attempts, time since the last byte arrived).
+      const delay = this.budget.failure();
+      if (delay === undefined) throw this.giveUp(lastError);
+      if (failed.length > 0) await sleep(delay, this.signal);
     }
+  }
+
+  /** The error that ends a job whose retry budget is spent. */
+  private giveUp(lastError: unknown): unknown {
+    // A stalled or timed-out server would stall a full download too: report the timeout.
+    if (lastError instanceof TimeoutError)
+      return isRetrySpent(lastError) ? lastError : exhausted(lastError, this.budget);
+    if (lastError) {
+      const spent = isRetrySpent(lastError) ? "" : ` (${this.budget.describe()})`;
+      return new RangesFailedError(
+        `${this.subject}: range requests kept failing${spent}: ${(lastError as Error).message}`,
+        { cause: lastError },
+      );
+    }
+    return new RangeResponseError(
+      `${this.subject}: the server did not deliver ${this.missing.size} requested range(s) (${this.budget.describe()})`,
+    );
   }
 
   /** One request for `batch` (indices into ranges). Throws on fatal answers; network errors propagate as retryable. */
   private async batch(origin: string, batch: number[]): Promise<void> {
-    const ranges = batch.map((i) => this.ranges[i]!);
+    // A range cut off earlier is asked only for its remainder.
+    const ranges = batch.map((i) => this.remainder(i));
     const res = await requestBlob(
       this.ctx,
       origin,
@@ -257,7 +315,7 @@ class RangeJob {
       if (inside.length === 0) {
         res.abort();
         throw new RangeResponseError(
-          `${this.subject}: asked for ${rangeHeader(batch.map((i) => this.ranges[i]!))}, got bytes ${cr.start}-${cr.end}`,
+          `${this.subject}: asked for ${rangeHeader(batch.map((i) => this.remainder(i)))}, got bytes ${cr.start}-${cr.end}`,
           {
             status: 206,
             url: displayUrl(res.url),
@@ -269,7 +327,10 @@ class RangeJob {
       if (batch.length > 1 && inside.length < batch.length)
         this.ctx.capabilities.singleOnly(res.url.origin);
       const collector = new RangeCollector(cr.start, inside);
-      for await (const chunk of res.body) await this.deliver(collector.write(chunk));
+      for await (const chunk of res.body) {
+        this.received(chunk.length);
+        await this.deliver(collector.write(chunk));
+      }
       if (collector.position !== cr.end + 1) {
         throw new RangeResponseError(
           `${this.subject}: 206 body has ${collector.position - cr.start} bytes, Content-Range says ${cr.end - cr.start + 1}`,
@@ -298,6 +359,7 @@ class RangeJob {
       },
     });
     for await (const chunk of res.body) {
+      this.received(chunk.length);
       parser.push(chunk);
       if (queue.length > 0) await this.deliver(queue.splice(0));
       if (parser.done) break;
@@ -309,6 +371,7 @@ class RangeJob {
   private async collectWholeBody(res: HttpResponse, batch: number[]): Promise<void> {
     const collector = new RangeCollector(0, this.contained(batch, 0, Number.MAX_SAFE_INTEGER));
     for await (const chunk of res.body) {
+      this.received(chunk.length);
       await this.deliver(collector.write(chunk));
       if (collector.complete) break; // leaving the loop closes the connection
     }

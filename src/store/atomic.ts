@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Algorithm, createHasher, type Digest } from "../digest.js";
+import { storeIoError } from "./io-errors.js";
 
 export interface TempFile {
   path: string;
@@ -33,12 +34,26 @@ export function tempOwner(name: string): number | undefined {
 export async function writeTemp(
   tmpDir: string,
   source: AsyncIterable<Uint8Array> | Uint8Array,
-  options: { algorithm?: Algorithm; fsync: boolean; mode?: number },
+  options: {
+    algorithm?: Algorithm;
+    fsync: boolean;
+    mode?: number;
+    /** mtime (seconds) to set before the fsync: the store's integrity stamp for objects. */
+    mtime?: number;
+    /** What is being written, for error messages ("object sha256:...", "layer ... record"). */
+    what?: string;
+  },
 ): Promise<TempFile> {
   const path = tempName(tmpDir);
   const hasher = createHasher(options.algorithm ?? "sha256");
   let size = 0;
-  const fh = await open(path, "wx", options.mode ?? 0o644);
+  const doing = `writing ${options.what ?? "a temp file"}`;
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, "wx", options.mode ?? 0o644);
+  } catch (err) {
+    throw storeIoError(err, doing, path);
+  }
   try {
     const pieces = source instanceof Uint8Array ? [source] : source;
     for await (const piece of pieces) {
@@ -50,12 +65,13 @@ export async function writeTemp(
         written += bytesWritten;
       }
     }
+    if (options.mtime !== undefined) await fh.utimes(options.mtime, options.mtime);
     if (options.fsync) await fh.sync();
     await fh.close();
   } catch (err) {
     await fh.close().catch(() => {});
     await discardTemp(path);
-    throw err;
+    throw storeIoError(err, doing, path);
   }
   return { path, digest: hasher.digest(), size };
 }
@@ -65,9 +81,14 @@ export async function commitTemp(tmpPath: string, finalPath: string): Promise<vo
   try {
     await rename(tmpPath, finalPath);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    await mkdir(dirname(finalPath), { recursive: true });
-    await rename(tmpPath, finalPath);
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+      throw storeIoError(err, "renaming into", finalPath);
+    try {
+      await mkdir(dirname(finalPath), { recursive: true });
+      await rename(tmpPath, finalPath);
+    } catch (err2) {
+      throw storeIoError(err2, "renaming into", finalPath);
+    }
   }
 }
 

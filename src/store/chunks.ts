@@ -10,10 +10,12 @@
  * pointer that fails is deleted. A lost pointer costs a re-fetch, never a wrong byte, which is
  * why pointers are not fsync'd.
  */
-import { lstat, mkdir, readlink, stat, symlink, unlink } from "node:fs/promises";
+import { mkdir, readlink, symlink, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { algorithmOf, type Digest, digestOf, hexOf, parseDigest } from "../digest.js";
+import { storeIoError } from "./io-errors.js";
 import type { StoreLayout } from "./layout.js";
+import { checkObject } from "./objects.js";
 import type { ChunkPointer } from "./types.js";
 
 /** Pointer record text: `[<algo>:]<base64url digest>.<offset base36>.<length base36>`. */
@@ -54,8 +56,11 @@ export async function putPointer(
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "EEXIST") return false;
-      if (code !== "ENOENT" || attempt > 0) throw err;
-      await mkdir(dirname(path), { recursive: true });
+      if (code !== "ENOENT" || attempt > 0)
+        throw storeIoError(err, "writing a chunk pointer", path);
+      await mkdir(dirname(path), { recursive: true }).catch((e: unknown) => {
+        throw storeIoError(e, "creating", dirname(path));
+      });
     }
   }
 }
@@ -77,6 +82,26 @@ export async function readPointer(
 }
 
 /**
+ * Whether the chunk can be had from the store, checked cheaply (for planning): a pointer whose
+ * object is missing, damaged or too short is removed and does not count; else an object named by
+ * the chunk digest that passes the object check. findChunk still re-hashes the bytes on use.
+ */
+export async function chunkAvailable(layout: StoreLayout, chunk: Digest): Promise<boolean> {
+  const d = parseDigest(chunk, "chunk digest");
+  const path = layout.chunk(d);
+  const text = await pointerText(path);
+  if (text !== undefined) {
+    const pointer = decodePointer(text);
+    if (pointer) {
+      const target = await checkObject(layout.object(pointer.object), pointer.object);
+      if (target.state === "ok" && pointer.offset + pointer.length <= target.size) return true;
+    }
+    await unlink(path).catch(() => {});
+  }
+  return (await checkObject(layout.object(d), d)).state === "ok";
+}
+
+/**
  * Find a chunk's bytes: through its pointer, else an object whose digest is the chunk digest
  * (a whole file equal to the chunk). Every candidate is hashed before it is returned; a pointer
  * whose bytes do not verify is removed. (A racing writer may have just replaced that pointer
@@ -89,12 +114,7 @@ export async function findChunk(
 ): Promise<Buffer | undefined> {
   const d = parseDigest(chunk, "chunk digest");
   const path = layout.chunk(d);
-  let text: string | undefined;
-  try {
-    text = await readlink(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") text = ""; // not a symlink: malformed
-  }
+  const text = await pointerText(path);
   if (text !== undefined) {
     const pointer = decodePointer(text);
     const bytes =
@@ -103,19 +123,17 @@ export async function findChunk(
     if (bytes && digestOf(bytes, algorithmOf(d)) === d) return bytes;
     await unlink(path).catch(() => {});
   }
-  const object = layout.object(d);
-  const size = (await stat(object).catch(() => undefined))?.size;
-  if (size === undefined) return undefined;
-  const whole = await readRange(d, 0, size).catch(() => undefined);
+  const object = await checkObject(layout.object(d), d);
+  if (object.state !== "ok") return undefined;
+  const whole = await readRange(d, 0, object.size).catch(() => undefined);
   return whole && digestOf(whole, algorithmOf(d)) === d ? whole : undefined;
 }
 
-/** Whether a name exists (symlinks are not followed). */
-export async function exists(path: string): Promise<boolean> {
+/** The pointer's text; "" when the name is something else than a symlink; undefined if absent. */
+async function pointerText(path: string): Promise<string | undefined> {
   try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
+    return await readlink(path);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT" ? undefined : "";
   }
 }

@@ -1,12 +1,16 @@
 /**
  * Garbage collection. Runs under the gc lock with no live pull (see locks.ts), so the set of
- * layer records cannot grow while it works. Live = every object named by a layer record. Removed:
- * unreferenced objects, pointers to objects that are gone (or malformed), layer directories
- * without a record, and temp files whose writer is dead (or that are older than a day).
+ * layer records cannot grow while it works. Live = every object named by a usable layer record.
+ * Removed, in this order: layer directories without a usable record (unfinished or damaged),
+ * pointers into objects that are not live (or malformed ones), then the unreferenced objects,
+ * then temp files whose writer is dead (or that are older than a day). Pointers go before their
+ * objects, so gc killed at any moment never leaves a pointer to a removed object; anything it
+ * leaves is garbage the next gc removes.
  */
 import { lstat, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Digest } from "../digest.js";
+import { UnsupportedError } from "../errors.js";
 import { tempOwner } from "./atomic.js";
 import { readPointerAt } from "./chunks.js";
 import { readdirOrEmpty, walkLayers } from "./layers.js";
@@ -24,14 +28,20 @@ export async function collectGarbage(layout: StoreLayout, timings: LockTimings):
       removedChunks: 0,
       removedTempFiles: 0,
       removedLayerDirs: 0,
+      damagedLayers: [],
       freedBytes: 0,
     };
-    // A damaged record throws here, before anything is deleted: gc never guesses liveness.
     const live = new Set<Digest>();
     const orphanDirs: string[] = [];
     for await (const layer of walkLayers(layout)) {
+      // A record from a newer chunkpull: its liveness rules are unknown, so nothing is deleted.
+      if (layer.newer) throw new UnsupportedError(`gc refuses to run: ${layer.newer}`);
       if (layer.record) for (const d of layer.record.objects) live.add(d);
-      else orphanDirs.push(layer.dir);
+      else {
+        // Unfinished (no record) or damaged: the layer is absent for every reader either way.
+        if (layer.damage) result.damagedLayers.push(layer.diffId ?? layer.dir);
+        orphanDirs.push(layer.dir);
+      }
     }
     for (const dir of orphanDirs) {
       result.freedBytes += await treeSize(dir);
@@ -39,21 +49,20 @@ export async function collectGarbage(layout: StoreLayout, timings: LockTimings):
       result.removedLayerDirs++;
     }
 
-    const kept = new Set<Digest>();
-    for await (const { path, digest } of walkFanOut(layout.objectsDir)) {
-      if (digest && live.has(digest)) {
-        kept.add(digest);
+    // Pointers first: one is kept only while its object is live and still there.
+    for await (const { path } of walkFanOut(layout.chunksDir)) {
+      const pointer = await readPointerAt(path);
+      if (pointer && live.has(pointer.object) && (await present(layout.object(pointer.object)))) {
         continue;
       }
       result.freedBytes += await removeFile(path);
-      result.removedObjects++;
+      result.removedChunks++;
     }
 
-    for await (const { path } of walkFanOut(layout.chunksDir)) {
-      const pointer = await readPointerAt(path);
-      if (pointer && kept.has(pointer.object)) continue;
+    for await (const { path, digest } of walkFanOut(layout.objectsDir)) {
+      if (digest && live.has(digest)) continue;
       result.freedBytes += await removeFile(path);
-      result.removedChunks++;
+      result.removedObjects++;
     }
 
     for (const name of await readdirOrEmpty(layout.tmpDir)) {
@@ -83,6 +92,10 @@ export async function* walkFanOut(
       }
     }
   }
+}
+
+async function present(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined)) !== undefined;
 }
 
 async function removeFile(path: string): Promise<number> {

@@ -1,19 +1,23 @@
 /**
- * Layer records: `layers/<algo>/<hh>/<rest>/` holds `toc.json`, `tar-split.json` and
- * `record.json`. The record is written last (after every file it depends on is durable), so a
- * layer is present exactly when its record exists; a crash before that leaves only unreferenced
- * files that gc removes.
+ * Layer records: `layers/<algo>/<hh>/<rest>/` holds `files.json` (the files index),
+ * `tar-split.json` and `record.json`. The record is written last (after every file it depends on
+ * is durable), so a layer is present exactly when its record exists; a crash before that leaves
+ * only unreferenced files that gc removes. Stores written before the files index got its name
+ * keep it in `toc.json` (and the record's `toc` key); both are still read.
  */
 import { readdir, readFile, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Digest, parseDigest } from "../digest.js";
-import { FormatError, UsageError } from "../errors.js";
+import { FormatError, NotInStoreError, UnsupportedError } from "../errors.js";
 import { commitTemp, discardTemp, fsyncDir, type TempFile, writeTemp } from "./atomic.js";
 import { digestFromParts, type StoreLayout } from "./layout.js";
+import { checkObject } from "./objects.js";
 import type { LayerRecord, LayerRecordInput, StoredLayer } from "./types.js";
 
 const RECORD = "record.json";
-const TOC = "toc.json";
+const FILES = "files.json";
+/** The files index's name in stores written before it was renamed. */
+const LEGACY_FILES = "toc.json";
 const TAR_SPLIT = "tar-split.json";
 
 export type Bytes = Uint8Array | AsyncIterable<Uint8Array>;
@@ -21,7 +25,7 @@ export type Bytes = Uint8Array | AsyncIterable<Uint8Array>;
 export async function putLayer(
   layout: StoreLayout,
   input: LayerRecordInput,
-  toc: Bytes,
+  files: Bytes,
   tarSplit: Bytes,
 ): Promise<LayerRecord> {
   const diffId = parseDigest(input.diffId, "layer diffId");
@@ -30,8 +34,8 @@ export async function putLayer(
   const objectDirs = new Set<string>();
   for (const d of new Set(objects)) {
     const path = layout.object(d);
-    if (!(await stat(path).catch(() => undefined))) {
-      throw new UsageError(`putLayer ${diffId}: object ${d} is not in the store`);
+    if ((await checkObject(path, d)).state !== "ok") {
+      throw new NotInStoreError(`layer ${diffId}: object ${d} is not in the store`);
     }
     objectDirs.add(dirname(path));
   }
@@ -42,11 +46,13 @@ export async function putLayer(
   await unlink(join(dir, RECORD)).catch(() => {});
   const temps: TempFile[] = [];
   try {
-    const tocTemp = await writeTemp(layout.tmpDir, toc, { fsync: true });
-    temps.push(tocTemp);
-    const splitTemp = await writeTemp(layout.tmpDir, tarSplit, { fsync: true });
+    const what = (name: string) => ({ fsync: true, what: `layer ${diffId} ${name}` });
+    const filesTemp = await writeTemp(layout.tmpDir, files, what("files index"));
+    temps.push(filesTemp);
+    const splitTemp = await writeTemp(layout.tmpDir, tarSplit, what("tar-split"));
     temps.push(splitTemp);
-    await commitTemp(tocTemp.path, join(dir, TOC));
+    await commitTemp(filesTemp.path, join(dir, FILES));
+    await unlink(join(dir, LEGACY_FILES)).catch(() => {});
     await commitTemp(splitTemp.path, join(dir, TAR_SPLIT));
     const record: LayerRecord = {
       version: 1,
@@ -54,12 +60,14 @@ export async function putLayer(
       diffId,
       objects,
       created: new Date().toISOString(),
-      toc: { digest: tocTemp.digest, size: tocTemp.size },
+      files: { digest: filesTemp.digest, size: filesTemp.size },
       tarSplit: { digest: splitTemp.digest, size: splitTemp.size },
     };
-    const recordTemp = await writeTemp(layout.tmpDir, Buffer.from(JSON.stringify(record)), {
-      fsync: true,
-    });
+    const recordTemp = await writeTemp(
+      layout.tmpDir,
+      Buffer.from(JSON.stringify(record)),
+      what("record"),
+    );
     temps.push(recordTemp);
     await fsyncDir(dir);
     await commitTemp(recordTemp.path, join(dir, RECORD));
@@ -71,26 +79,45 @@ export async function putLayer(
 }
 
 /**
- * The layer stored under `diffId`, or undefined when it has no record or its metadata files do
- * not match the record (damaged, or a concurrent re-put of the same diff_id from another blob).
+ * The layer stored under `diffId`, or undefined when it has no usable record: none, a damaged
+ * one, metadata files that do not match it (damage, or a concurrent re-put of the same diff_id
+ * from another blob), or an object it needs that is missing or damaged (checked cheaply: see
+ * objects.ts). Such a layer is simply pulled again.
  */
 export async function getLayer(
   layout: StoreLayout,
   diffId: Digest,
 ): Promise<StoredLayer | undefined> {
   const dir = layout.layerDir(parseDigest(diffId, "layer diffId"));
-  const record = await readRecord(join(dir, RECORD));
+  const read = await readRecord(join(dir, RECORD));
+  const record = read && "record" in read ? read.record : undefined;
   if (!record || record.diffId !== diffId) return undefined;
-  const tocPath = join(dir, TOC);
-  const tarSplitPath = join(dir, TAR_SPLIT);
-  const [tocStat, splitStat] = await Promise.all([
-    stat(tocPath).catch(() => undefined),
-    stat(tarSplitPath).catch(() => undefined),
+  const paths = await metadataPaths(dir);
+  const [filesStat, splitStat] = await Promise.all([
+    stat(paths.filesPath).catch(() => undefined),
+    stat(paths.tarSplitPath).catch(() => undefined),
   ]);
-  if (tocStat?.size !== record.toc.size || splitStat?.size !== record.tarSplit.size) {
+  if (filesStat?.size !== record.files.size || splitStat?.size !== record.tarSplit.size) {
     return undefined;
   }
-  return { record, dir, tocPath, tarSplitPath };
+  for (const d of new Set(record.objects)) {
+    if ((await checkObject(layout.object(d), d)).state !== "ok") return undefined;
+  }
+  return { record, dir, ...paths, tocPath: paths.filesPath };
+}
+
+/** Where a layer directory's metadata files are (the files index under its new or old name). */
+export async function metadataPaths(
+  dir: string,
+): Promise<{ filesPath: string; tarSplitPath: string }> {
+  const current = join(dir, FILES);
+  const legacy = join(dir, LEGACY_FILES);
+  const filesPath = (await stat(current).catch(() => undefined))
+    ? current
+    : (await stat(legacy).catch(() => undefined))
+      ? legacy
+      : current;
+  return { filesPath, tarSplitPath: join(dir, TAR_SPLIT) };
 }
 
 /** Withdraw a layer: the record goes first, so the layer is absent even if the rest fails. */
@@ -104,22 +131,32 @@ export async function removeLayer(layout: StoreLayout, diffId: Digest): Promise<
   return existed;
 }
 
+/** One layer directory as found: its record, or why its record cannot be used. */
+export interface LayerEntry {
+  dir: string;
+  diffId?: Digest;
+  record?: LayerRecord;
+  /** The record exists but is damaged (truncated, not JSON, fields missing). */
+  damage?: string;
+  /** The record was written by a newer chunkpull: never collected, never overwritten by guess. */
+  newer?: string;
+}
+
 /** Every layer directory, with its record when one exists. */
-export async function* walkLayers(
-  layout: StoreLayout,
-): AsyncGenerator<{ dir: string; diffId?: Digest; record?: LayerRecord }> {
+export async function* walkLayers(layout: StoreLayout): AsyncGenerator<LayerEntry> {
   for (const algo of await readdirOrEmpty(layout.layersDir)) {
     for (const hh of await readdirOrEmpty(join(layout.layersDir, algo))) {
       for (const rest of await readdirOrEmpty(join(layout.layersDir, algo, hh))) {
         const dir = join(layout.layersDir, algo, hh, rest);
         const diffId = digestFromParts(algo, hh, rest);
-        const record = await readRecord(join(dir, RECORD));
-        yield { dir, ...(diffId && { diffId }), ...(record && { record }) };
+        const read = await readRecord(join(dir, RECORD));
+        yield { dir, ...(diffId && { diffId }), ...read };
       }
     }
   }
 }
 
+/** Layers with a usable record (damaged records are skipped: see walkLayers for them). */
 export async function listLayers(layout: StoreLayout): Promise<LayerRecord[]> {
   const out: LayerRecord[] = [];
   for await (const l of walkLayers(layout)) if (l.record) out.push(l.record);
@@ -135,40 +172,57 @@ export async function readdirOrEmpty(dir: string): Promise<string[]> {
   }
 }
 
-/** Parse and validate a record file; undefined when absent, FormatError when damaged. */
-async function readRecord(path: string): Promise<LayerRecord | undefined> {
+type ReadRecord = { record: LayerRecord } | { damage: string } | { newer: string };
+
+/** Parse and validate a record file; undefined when absent. Never throws for bad content. */
+export async function readRecord(path: string): Promise<ReadRecord | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
+    return { damage: `record ${path} cannot be read: ${(err as Error).message}` };
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    throw new FormatError(`layer record ${path}: invalid JSON`, { cause: err });
+  } catch {
+    return { damage: `record ${path} is not valid JSON (${text.length} bytes)` };
   }
-  return validateRecord(value, path);
+  try {
+    return { record: validateRecord(value, path) };
+  } catch (err) {
+    if (err instanceof UnsupportedError) return { newer: err.message };
+    return { damage: (err as Error).message };
+  }
 }
 
 function validateRecord(value: unknown, path: string): LayerRecord {
-  const r = value as Partial<LayerRecord> | null;
+  const r = value as (Partial<LayerRecord> & { toc?: LayerRecord["files"] }) | null;
   const fail = (what: string): never => {
     throw new FormatError(`layer record ${path}: ${what}`);
   };
   if (typeof r !== "object" || r === null) return fail("not an object");
+  if (typeof r.version === "number" && r.version > 1) {
+    throw new UnsupportedError(`layer record ${path}: version ${r.version} is newer than 1`);
+  }
   if (r.version !== 1) fail(`unsupported version ${JSON.stringify(r.version)}`);
+  // Records written before the files index was renamed call it "toc".
+  if (r.files === undefined && r.toc !== undefined) {
+    r.files = r.toc;
+    delete r.toc;
+  }
   parseDigest(r.diffId, `layer record ${path}: diffId`);
   parseDigest(r.compressedDigest, `layer record ${path}: compressedDigest`);
   if (!Array.isArray(r.objects)) fail("objects is not a list");
   for (const d of r.objects!) parseDigest(d, `layer record ${path}: object`);
-  for (const key of ["toc", "tarSplit"] as const) {
+  for (const key of ["files", "tarSplit"] as const) {
     const f = r[key];
     if (!f || !Number.isSafeInteger(f.size)) fail(`${key} size missing`);
     parseDigest(f!.digest, `layer record ${path}: ${key} digest`);
   }
   if (r.verified !== "diff_id" && r.verified !== "toc") fail("unknown verify policy");
+  if (typeof r.format !== "string" || typeof r.mediaType !== "string") fail("format missing");
+  if (!Number.isSafeInteger(r.uncompressedSize)) fail("uncompressedSize missing");
   return r as LayerRecord;
 }

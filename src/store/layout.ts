@@ -32,6 +32,9 @@ export class StoreLayout {
   get pullsDir(): string {
     return join(this.root, "pulls");
   }
+  get imagesDir(): string {
+    return join(this.root, "images");
+  }
   get gcLock(): string {
     return join(this.root, "gc.lock");
   }

@@ -2,12 +2,22 @@
  * The store's two-sided lock protocol (docs/store.md): every pull holds a marker file in
  * `pulls/`; gc holds `gc.lock`. Each side first announces itself (creates its file) and then looks
  * for the other side, so at least one of two racing parties sees the other: a pull that sees a live
- * gc withdraws its marker and waits; gc waits until no live pull marker remains. Liveness is the
- * owner's pid (same host) plus a heartbeat: the owner touches its file every `staleMs / 8`, and a
- * file not touched for `staleMs` is stale (crashed on another host, hung, or a reused pid).
+ * gc withdraws its marker and waits; gc waits until no live pull marker remains.
+ *
+ * Liveness on the same host is the owner itself: its pid exists and is still the same process
+ * (the kernel's start time of that pid, recorded in the file, rules out a reused pid). A live
+ * owner stays live however long it is suspended (SIGSTOP, a laptop lid), so gc never collects
+ * from under a pull that will resume. Owners on another host (a shared directory) are judged by a
+ * heartbeat: the owner touches its file every `staleMs / 8` (recreating it if it was removed),
+ * and a file not touched for `staleMs` is stale.
+ *
+ * The files are symbolic links whose target text is `<pid>.<start>.<host tag>`: symlink(2) creates
+ * one exclusively with its content in one step, and a short target needs no data block, so gc can
+ * take its lock on a full disk. Regular-file markers of older versions are still read.
  */
-import { randomBytes } from "node:crypto";
-import { readdir, readFile, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { lstat, lutimes, readdir, readFile, readlink, symlink, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -26,8 +36,9 @@ export const DEFAULT_TIMINGS: LockTimings = { staleMs: 120_000, waitMs: 600_000,
 
 interface OwnerInfo {
   pid: number;
+  /** The kernel's start time of the pid (/proc/<pid>/stat field 22), when known. */
+  start?: string;
   host: string;
-  started: number;
 }
 
 export interface Held {
@@ -44,43 +55,80 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-function ownerInfo(): OwnerInfo {
-  return { pid: process.pid, host: hostname(), started: Date.now() };
+/** The start time of a process as the kernel reports it (Linux), or undefined. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces and parentheses) start at ") ".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[19]; // field 22 overall: starttime
+  } catch {
+    return undefined;
+  }
+}
+
+const HOST_TAG = createHash("sha256").update(hostname()).digest("hex").slice(0, 12);
+const MY_START = processStart(process.pid);
+
+function ownerText(): string {
+  return `${process.pid}.${MY_START ?? "-"}.${HOST_TAG}`;
+}
+
+function parseOwner(text: string): OwnerInfo | undefined {
+  const m = /^(\d+)\.([0-9]+|-)\.([0-9a-f]+)$/.exec(text);
+  if (m) {
+    return { pid: Number(m[1]), host: m[3]!, ...(m[2] !== "-" && { start: m[2]! }) };
+  }
+  try {
+    // Regular-file markers of older versions: {"pid", "host", "started"}.
+    const info = JSON.parse(text) as { pid?: unknown; host?: unknown };
+    if (typeof info.pid !== "number" || typeof info.host !== "string") return undefined;
+    const host = createHash("sha256").update(info.host).digest("hex").slice(0, 12);
+    return { pid: info.pid, host };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether the lock/marker file at `path` belongs to a live owner. Missing files are not live. */
 export async function isLive(path: string, timings: LockTimings): Promise<boolean> {
-  let text: string;
-  let mtimeMs: number;
-  try {
-    [text, { mtimeMs }] = await Promise.all([readFile(path, "utf8"), stat(path)]);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+  const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return undefined;
     throw err;
+  });
+  if (!st) return false;
+  const text = await (st.isSymbolicLink() ? readlink(path) : readFile(path, "utf8")).catch(
+    () => undefined,
+  );
+  const fresh = Date.now() - st.mtimeMs <= timings.staleMs;
+  const info = text === undefined ? undefined : parseOwner(text);
+  if (!info) return fresh; // being written right now (fresh), or junk (stale)
+  if (info.host !== HOST_TAG) return fresh;
+  if (!pidAlive(info.pid)) return false;
+  if (info.start !== undefined) {
+    const now = processStart(info.pid);
+    if (now !== undefined && now !== info.start) return false; // the pid was reused
+    return true;
   }
-  if (Date.now() - mtimeMs > timings.staleMs) return false;
-  let info: Partial<OwnerInfo> = {};
-  try {
-    info = JSON.parse(text) as Partial<OwnerInfo>;
-  } catch {
-    return true; // being written right now (fresh mtime): assume live
-  }
-  if (info.host === hostname() && typeof info.pid === "number") return pidAlive(info.pid);
-  return true;
+  return fresh; // no start time to prove it is the same process: trust the heartbeat
 }
 
 /** Create `path` exclusively with owner info and keep its heartbeat until released. */
 async function createHeld(path: string, timings: LockTimings): Promise<Held> {
-  await writeFile(path, JSON.stringify(ownerInfo()), { flag: "wx" });
+  const text = ownerText();
+  await symlink(text, path);
+  let released = false;
   const beat = setInterval(
     () => {
       const now = new Date();
-      utimes(path, now, now).catch(() => {});
+      lutimes(path, now, now).catch((err: NodeJS.ErrnoException) => {
+        // Removed by someone who judged it stale (another host): put it back while we live.
+        if (err.code === "ENOENT" && !released) symlink(text, path).catch(() => {});
+      });
     },
     Math.max(10, Math.floor(timings.staleMs / 8)),
   );
   beat.unref();
-  let released = false;
   return {
     path,
     release: async () => {
@@ -149,13 +197,13 @@ async function takeGcLock(gcLock: string, timings: LockTimings): Promise<Held> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 5) throw err;
     }
-    const before = await stat(gcLock).catch(() => undefined);
+    const before = await lstat(gcLock).catch(() => undefined);
     if (await isLive(gcLock, timings)) {
       throw new StoreBusyError(`another gc holds ${gcLock}`);
     }
     // Remove the stale lock only if it is still the same file we judged (inode check), so a
     // lock freshly taken by a racing gc is not removed.
-    const now = await stat(gcLock).catch(() => undefined);
+    const now = await lstat(gcLock).catch(() => undefined);
     if (before && now && before.ino === now.ino) await unlink(gcLock).catch(() => {});
   }
 }

@@ -1,19 +1,31 @@
 /**
- * The content-addressed store shared by all images: file objects, chunk pointers and layer
- * records in one directory, with the filesystem as the only index (docs/store.md).
+ * The content-addressed store shared by all images: file objects, chunk pointers, layer records
+ * and image references in one directory, with the filesystem as the only index (docs/store.md).
+ * Everything read back is checked before it is trusted: a damaged or vanished object or pointer
+ * is a miss (removed when the store is writable), never a wrong byte.
  */
+import { constants } from "node:fs";
 import { link, lstat, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Readable } from "node:stream";
 import { algorithmOf, type Digest, parseDigest } from "../digest.js";
-import { DigestMismatchError, FormatError, UnsupportedError, UsageError } from "../errors.js";
+import {
+  DigestMismatchError,
+  FormatError,
+  NotInStoreError,
+  StoreAccessError,
+  UnsupportedError,
+} from "../errors.js";
 import type { FileRef } from "../formats/layer-index.js";
 import { commitTemp, discardTemp, tempName, writeTemp } from "./atomic.js";
-import { exists, findChunk, putPointer, readPointer } from "./chunks.js";
+import { chunkAvailable, findChunk, putPointer, readPointer } from "./chunks.js";
 import { collectGarbage, walkFanOut } from "./gc.js";
-import { type Bytes, getLayer, listLayers, putLayer, removeLayer } from "./layers.js";
+import { type ImageRecord, listImages, putImage, removeImage } from "./images.js";
+import { storeIo, storeIoError } from "./io-errors.js";
+import { storedLayerTar } from "./layer-tar.js";
+import { type Bytes, getLayer, listLayers, putLayer, removeLayer, walkLayers } from "./layers.js";
 import { defaultStoreDir, STORE_VERSION, StoreLayout } from "./layout.js";
 import { acquirePull, DEFAULT_TIMINGS, type LockTimings, livePullMarkers } from "./locks.js";
+import { checkObject, OBJECT_STAMP_S, openVerified } from "./objects.js";
 import type {
   ChunkPointer,
   GcResult,
@@ -22,10 +34,16 @@ import type {
   StoredLayer,
   StoreStats,
 } from "./types.js";
+import { type VerifyReport, verifyStore } from "./verify.js";
 
 export interface StoreOptions {
   /** Lock staleness and waiting (mostly for tests). */
   timings?: Partial<LockTimings>;
+  /**
+   * Create the store when it does not exist (default). Read-only commands pass false: a typo'd
+   * `--store` is then an error (`ENOSTORE`) instead of a new empty store, and nothing is written.
+   */
+  create?: boolean;
 }
 
 /** Handle of a registered pull; `end()` must be called when the pull is over (also on failure). */
@@ -41,30 +59,59 @@ const INDEX_CONCURRENCY = 16;
 
 export async function openStore(dir?: string, options: StoreOptions = {}): Promise<Store> {
   const layout = new StoreLayout(resolve(dir ?? defaultStoreDir()));
-  for (const d of [
-    layout.objectsDir,
-    layout.chunksDir,
-    layout.layersDir,
-    layout.tmpDir,
-    layout.pullsDir,
-  ]) {
-    await mkdir(d, { recursive: true });
+  const root = await stat(layout.root).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT" || err.code === "ENOTDIR") return undefined;
+    throw storeIoError(err, "open the store", layout.root);
+  });
+  if (root && !root.isDirectory()) {
+    throw new StoreAccessError("ESTORE", `store ${layout.root} is not a directory`);
   }
-  // Created by link(2) from a complete temp file, so a racing opener never reads it half-written.
-  const tmp = tempName(layout.tmpDir);
-  await writeFile(tmp, `${STORE_VERSION}\n`, { flag: "wx" });
-  await link(tmp, layout.versionFile)
-    .catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== "EEXIST") throw err;
-    })
-    .finally(() => discardTemp(tmp));
-  const version = (await readFile(layout.versionFile, "utf8")).trim();
+  if (options.create === false) {
+    if (!root) throw new StoreAccessError("ENOSTORE", `no store at ${layout.root}`);
+  } else {
+    for (const d of [layout.objectsDir, layout.chunksDir, layout.layersDir, layout.tmpDir]) {
+      await storeIo("create the store directory", d, () => mkdir(d, { recursive: true }));
+    }
+    await storeIo("create the store directory", layout.pullsDir, () =>
+      mkdir(layout.pullsDir, { recursive: true }),
+    );
+  }
+  const version = await readVersion(layout, options.create !== false);
   if (version !== STORE_VERSION) {
     throw new UnsupportedError(
       `store ${layout.root} has version ${JSON.stringify(version)}, expected ${STORE_VERSION}`,
     );
   }
   return new Store(layout, { ...DEFAULT_TIMINGS, ...options.timings });
+}
+
+/**
+ * The store's VERSION. Only a new store writes it, by link(2) from a complete temp file, so a
+ * racing opener never reads it half-written; an existing store is opened without any write (a
+ * full disk or a read-only store can still be listed and collected).
+ */
+async function readVersion(layout: StoreLayout, create: boolean): Promise<string> {
+  const read = () => readFile(layout.versionFile, "utf8").then((t) => t.trim());
+  try {
+    return await read();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw storeIoError(err, "read", layout.versionFile);
+    }
+    if (!create) throw new StoreAccessError("ENOSTORE", `${layout.root} is not a chunkpull store`);
+  }
+  const tmp = tempName(layout.tmpDir);
+  try {
+    await writeFile(tmp, `${STORE_VERSION}\n`, { flag: "wx" });
+    await link(tmp, layout.versionFile).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EEXIST") throw err;
+    });
+  } catch (err) {
+    throw storeIoError(err, "create the store", layout.versionFile);
+  } finally {
+    await discardTemp(tmp);
+  }
+  return read();
 }
 
 export class Store {
@@ -81,26 +128,32 @@ export class Store {
     return this.layout.object(parseDigest(d, "object digest"));
   }
 
-  async hasObject(d: Digest): Promise<boolean> {
-    const st = await stat(this.objectPath(d)).catch(() => undefined);
-    return st?.isFile() ?? false;
+  /**
+   * Whether the store holds a sound object `d` (of `size` bytes, when given): checked cheaply by
+   * type, size and integrity stamp, re-hashed when the stamp is gone; a damaged one is removed.
+   */
+  async hasObject(d: Digest, size?: number): Promise<boolean> {
+    return (await checkObject(this.objectPath(d), d, size)).state === "ok";
   }
 
-  /** A read stream over a stored object; UsageError when it is not in the store. */
-  async openObject(d: Digest): Promise<Readable> {
-    const fh = await open(this.objectPath(d), "r").catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") throw new UsageError(`object ${d} is not in the store`);
-      throw err;
-    });
-    return fh.createReadStream();
+  /**
+   * The object's bytes, re-hashed as they are read (the last piece is held back until the
+   * digest matches). NotInStoreError when it is missing or turns out damaged (it is then removed).
+   */
+  async openObject(d: Digest): Promise<AsyncIterable<Buffer>> {
+    return openVerified(this.objectPath(d), d);
   }
 
   /** Exactly `length` bytes at `offset` of an object; FormatError if the object is shorter. */
   async readRange(d: Digest, offset: number, length: number): Promise<Buffer> {
-    const fh = await open(this.objectPath(d), "r").catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") throw new UsageError(`object ${d} is not in the store`);
-      throw err;
-    });
+    const fh = await open(this.objectPath(d), constants.O_RDONLY | constants.O_NOFOLLOW).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT" || err.code === "ELOOP") {
+          throw new NotInStoreError(`object ${d} is not in the store`);
+        }
+        throw err;
+      },
+    );
     try {
       const buf = Buffer.allocUnsafe(length);
       let got = 0;
@@ -120,8 +173,9 @@ export class Store {
   }
 
   /**
-   * Store content: streamed to a temp file, hashed, fsync'd, verified against `expected` (when
-   * given; hashed with its algorithm), then renamed into place. Nothing is kept on failure.
+   * Store content: streamed to a temp file, hashed, stamped, fsync'd, verified against
+   * `expected` (when given; hashed with its algorithm), then renamed into place. Nothing is kept
+   * on failure.
    */
   async writeObject(
     source: AsyncIterable<Uint8Array> | Uint8Array,
@@ -132,6 +186,8 @@ export class Store {
       algorithm,
       fsync: true,
       mode: 0o444,
+      mtime: OBJECT_STAMP_S,
+      what: `object ${expected ?? "(new)"}`,
     });
     try {
       if (expected && temp.digest !== expected) {
@@ -153,10 +209,12 @@ export class Store {
     return readPointer(this.layout, parseDigest(chunk, "chunk digest"));
   }
 
-  /** Cheap presence test for planning (no verification: findChunk verifies on use). */
+  /**
+   * Presence test for planning: a pointer counts only while its object is sound and long enough
+   * (a dangling or bad pointer is removed and is a miss). findChunk re-hashes the bytes on use.
+   */
   async hasChunk(chunk: Digest): Promise<boolean> {
-    const d = parseDigest(chunk, "chunk digest");
-    return (await exists(this.layout.chunk(d))) || (await exists(this.layout.object(d)));
+    return chunkAvailable(this.layout, chunk);
   }
 
   /** The chunk's verified bytes, or undefined (a failing pointer is removed). */
@@ -184,27 +242,57 @@ export class Store {
     return written;
   }
 
-  async putLayer(record: LayerRecordInput, toc: Bytes, tarSplit: Bytes): Promise<LayerRecord> {
-    return putLayer(this.layout, record, toc, tarSplit);
+  /** Record a proven layer: its files index (files-index.ts) and tar-split, the record last. */
+  async putLayer(record: LayerRecordInput, files: Bytes, tarSplit: Bytes): Promise<LayerRecord> {
+    return putLayer(this.layout, record, files, tarSplit);
   }
 
   async getLayer(diffId: Digest): Promise<StoredLayer | undefined> {
     return getLayer(this.layout, diffId);
   }
 
+  /** A stored layer's exact tar, rebuilt from the store and checked against its diff_id. */
+  layerTar(diffId: Digest): AsyncGenerator<Buffer> {
+    return storedLayerTar(this, diffId);
+  }
+
   async listLayers(): Promise<LayerRecord[]> {
     return listLayers(this.layout);
+  }
+
+  /** Layers whose record is damaged (named by diff_id): absent for every reader. */
+  async damagedLayers(): Promise<{ diffId: string; reason: string }[]> {
+    const out: { diffId: string; reason: string }[] = [];
+    for await (const l of walkLayers(this.layout)) {
+      if (l.damage) out.push({ diffId: l.diffId ?? l.dir, reason: l.damage });
+    }
+    return out;
   }
 
   async removeLayer(diffId: Digest): Promise<boolean> {
     return removeLayer(this.layout, diffId);
   }
 
+  /** Remember that `reference` was pulled with these layers (shown by `store ls`). */
+  async putImage(image: Omit<ImageRecord, "version" | "pulled">): Promise<ImageRecord> {
+    return putImage(this.layout, image);
+  }
+
+  async listImages(): Promise<ImageRecord[]> {
+    return listImages(this.layout);
+  }
+
+  async removeImage(reference: string): Promise<boolean> {
+    return removeImage(this.layout, reference);
+  }
+
   /** Register a pull (waits while gc runs). Every writer must hold one while it writes. */
   async beginPull(): Promise<PullHandle> {
     const root = this.layout.root;
     const holding = (pullsHeld.get(root) ?? 0) > 0;
-    const held = await acquirePull(this.layout.pullsDir, this.layout.gcLock, this.timings, holding);
+    const held = await storeIo("register a pull in", this.layout.pullsDir, () =>
+      acquirePull(this.layout.pullsDir, this.layout.gcLock, this.timings, holding),
+    );
     pullsHeld.set(root, (pullsHeld.get(root) ?? 0) + 1);
     let ended = false;
     return {
@@ -219,24 +307,36 @@ export class Store {
 
   /** Remove what no layer record references; waits for active pulls (see docs/store.md). */
   async gc(options: { waitMs?: number } = {}): Promise<GcResult> {
-    return collectGarbage(this.layout, { ...this.timings, ...options });
+    return storeIo("collect garbage in", this.layout.root, () =>
+      collectGarbage(this.layout, { ...this.timings, ...options }),
+    );
+  }
+
+  /** Re-hash everything; with `repair`, remove what is damaged (see verify.ts). */
+  async verify(options: { repair?: boolean } = {}): Promise<VerifyReport> {
+    return verifyStore(this.layout, (o, off, len) => this.readRange(o, off, len), options);
+  }
+
+  /** Apparent size of every object, by digest (for usage reports). */
+  async objectSizes(): Promise<Map<Digest, number>> {
+    const sizes = new Map<Digest, number>();
+    for await (const { path, digest } of walkFanOut(this.layout.objectsDir)) {
+      const st = await lstat(path).catch(() => undefined);
+      if (digest && st?.isFile()) sizes.set(digest, st.size);
+    }
+    return sizes;
   }
 
   async stats(): Promise<StoreStats> {
-    let objects = 0;
-    let objectBytes = 0;
-    for await (const { path } of walkFanOut(this.layout.objectsDir)) {
-      objects++;
-      objectBytes += (await stat(path).catch(() => undefined))?.size ?? 0;
-    }
+    const sizes = await this.objectSizes();
     let chunkPointers = 0;
     for await (const _ of walkFanOut(this.layout.chunksDir)) chunkPointers++;
     return {
-      objects,
-      objectBytes,
+      objects: sizes.size,
+      objectBytes: [...sizes.values()].reduce((n, s) => n + s, 0),
       chunkPointers,
       layers: (await this.listLayers()).length,
-      tempFiles: (await readdir(this.layout.tmpDir)).length,
+      tempFiles: (await readdir(this.layout.tmpDir).catch(() => [])).length,
       activePulls: (await livePullMarkers(this.layout.pullsDir, this.timings)).length,
       diskBytes: await diskUsage(this.layout.root),
     };

@@ -37,8 +37,8 @@ export interface LayerRecord extends LayerRecordInput {
   version: 1;
   /** ISO 8601 time the record was written. */
   created: string;
-  /** sha256 and size of the stored `toc.json` and `tar-split.json`, to detect damage or races. */
-  toc: { digest: Digest; size: number };
+  /** sha256 and size of the stored `files.json` and `tar-split.json`, to detect damage or races. */
+  files: { digest: Digest; size: number };
   tarSplit: { digest: Digest; size: number };
 }
 
@@ -46,6 +46,9 @@ export interface LayerRecord extends LayerRecordInput {
 export interface StoredLayer {
   record: LayerRecord;
   dir: string;
+  /** The files index (see files-index.ts). */
+  filesPath: string;
+  /** @deprecated the files index was once stored as `toc.json`: use `filesPath`. */
   tocPath: string;
   tarSplitPath: string;
 }
@@ -56,6 +59,8 @@ export interface GcResult {
   removedTempFiles: number;
   /** Layer directories without a record (a putLayer that crashed before its record). */
   removedLayerDirs: number;
+  /** Layers whose record was damaged (named by diff_id): removed like unfinished ones. */
+  damagedLayers: string[];
   freedBytes: number;
 }
 

@@ -62,7 +62,7 @@ describe("chunkpull store", () => {
       "--store",
       storeDir,
     ]);
-    assert.equal(missing.code, 2);
+    assert.equal(missing.code, 1, "not in the store is not a usage error");
     assert.match(missing.stderr, /not in the store/);
   });
 

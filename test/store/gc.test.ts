@@ -5,7 +5,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { digestOf } from "../../src/digest.js";
-import { FormatError, StoreBusyError } from "../../src/errors.js";
+import { StoreBusyError, UnsupportedError } from "../../src/errors.js";
 import { layerInput, listDir, runChild, tempStore } from "./helpers.js";
 
 const FAST = { pollMs: 10, waitMs: 5000 };
@@ -140,14 +140,37 @@ describe("gc", () => {
     await gc;
   });
 
-  it("refuses to collect when a layer record is damaged", async () => {
+  it("skips a damaged layer record (names it, removes it like an unfinished layer)", async () => {
+    const store = await tempStore({ timings: FAST });
+    const keep = await store.writeObject(randomBytes(100));
+    const good = layerInput([keep.digest], "good");
+    await store.putLayer(good, Buffer.from("t"), Buffer.from("s"));
+    const obj = await store.writeObject(randomBytes(100));
+    const input = layerInput([obj.digest]);
+    await store.putLayer(input, Buffer.from("t"), Buffer.from("s"));
+    await writeFile(join(store.layout.layerDir(input.diffId), "record.json"), "{damaged");
+    const r = await store.gc();
+    assert.deepEqual(r.damagedLayers, [input.diffId]);
+    assert.equal(r.removedObjects, 1);
+    assert.ok(await store.hasObject(keep.digest), "the good layer keeps its object");
+    assert.equal(await store.hasObject(obj.digest), false);
+    assert.deepEqual(
+      (await store.listLayers()).map((l) => l.diffId),
+      [good.diffId],
+    );
+  });
+
+  it("refuses to collect when a record comes from a newer version", async () => {
     const store = await tempStore({ timings: FAST });
     const obj = await store.writeObject(randomBytes(100));
     const input = layerInput([obj.digest]);
     await store.putLayer(input, Buffer.from("t"), Buffer.from("s"));
     const orphan = await store.writeObject(randomBytes(100));
-    await writeFile(join(store.layout.layerDir(input.diffId), "record.json"), "{damaged");
-    await assert.rejects(store.gc(), FormatError);
+    await writeFile(
+      join(store.layout.layerDir(input.diffId), "record.json"),
+      JSON.stringify({ version: 2 }),
+    );
+    await assert.rejects(store.gc(), UnsupportedError);
     assert.ok(await store.hasObject(obj.digest));
     assert.ok(await store.hasObject(orphan.digest), "nothing deleted");
     assert.equal(

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { access, readFile, writeFile } from "node:fs/promises";
+import { access, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { type Digest, digestOf } from "../../src/digest.js";
-import { FormatError, UsageError } from "../../src/errors.js";
+import { NotInStoreError } from "../../src/errors.js";
 import type { Store } from "../../src/store/index.js";
 import { layerInput, listDir, tempStore } from "./helpers.js";
 
@@ -28,7 +28,7 @@ describe("layer records", () => {
     assert.deepEqual(layer.record, record);
     assert.equal(layer.record.diffId, input.diffId);
     assert.deepEqual(layer.record.objects, objects);
-    assert.equal(layer.record.toc.digest, digestOf(toc));
+    assert.equal(layer.record.files.digest, digestOf(toc));
     assert.equal(layer.record.tarSplit.size, tarSplit.length);
     assert.ok(Date.parse(layer.record.created) >= before - 1000);
     assert.deepEqual(await readFile(layer.tocPath), toc);
@@ -56,7 +56,10 @@ describe("layer records", () => {
   it("refuses a record that references a missing object", async () => {
     const store = await tempStore();
     const input = layerInput([digestOf(Buffer.from("absent"))]);
-    await assert.rejects(store.putLayer(input, Buffer.from("{}"), Buffer.from("")), UsageError);
+    await assert.rejects(
+      store.putLayer(input, Buffer.from("{}"), Buffer.from("")),
+      NotInStoreError,
+    );
     assert.equal(await store.getLayer(input.diffId), undefined);
   });
 
@@ -95,16 +98,37 @@ describe("layer records", () => {
     assert.equal(await store.removeLayer(input.diffId), false);
   });
 
-  it("rejects a damaged record with a FormatError naming it", async () => {
+  it("skips a damaged record: absent to getLayer and ls, named by damagedLayers, re-put works", async () => {
     const store = await tempStore();
     const input = layerInput([]);
     await store.putLayer(input, Buffer.from("t"), Buffer.from("s"));
     const path = join(store.layout.layerDir(input.diffId), "record.json");
-    await writeFile(path, "{broken");
-    await assert.rejects(store.getLayer(input.diffId), (err) => {
-      assert.ok(err instanceof FormatError);
-      assert.ok(err.message.includes(path));
-      return true;
-    });
+    const text = await readFile(path, "utf8");
+    await writeFile(path, text.slice(0, text.length >> 1)); // truncated
+    assert.equal(await store.getLayer(input.diffId), undefined);
+    assert.deepEqual(await store.listLayers(), []);
+    const damaged = await store.damagedLayers();
+    assert.equal(damaged.length, 1);
+    assert.equal(damaged[0]!.diffId, input.diffId);
+    assert.match(damaged[0]!.reason, /not valid JSON/);
+    await store.putLayer(input, Buffer.from("t"), Buffer.from("s"));
+    assert.ok(await store.getLayer(input.diffId));
+  });
+
+  it("reads a store written when the files index was called toc.json", async () => {
+    const store = await tempStore();
+    const input = layerInput([]);
+    await store.putLayer(input, Buffer.from("index"), Buffer.from("s"));
+    const dir = store.layout.layerDir(input.diffId);
+    const record = JSON.parse(await readFile(join(dir, "record.json"), "utf8"));
+    record.toc = record.files;
+    delete record.files;
+    await writeFile(join(dir, "record.json"), JSON.stringify(record));
+    await rename(join(dir, "files.json"), join(dir, "toc.json"));
+    const layer = await store.getLayer(input.diffId);
+    assert.ok(layer);
+    assert.equal(layer.filesPath, join(dir, "toc.json"));
+    assert.equal(await readFile(layer.filesPath, "utf8"), "index");
+    assert.equal(layer.record.files.size, 5);
   });
 });

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { type Digest, digestOf } from "../../src/digest.js";
-import { DigestMismatchError, FormatError, UsageError } from "../../src/errors.js";
+import { DigestMismatchError, FormatError, NotInStoreError } from "../../src/errors.js";
 import { listDir, runChild, STORE_MODULE, tempStore } from "./helpers.js";
 
 async function* pieces(data: Buffer, size: number, failAt?: number): AsyncGenerator<Buffer> {
@@ -123,8 +123,8 @@ describe("store objects", () => {
     const { digest } = await store.writeObject(Buffer.from("0123456789"));
     await assert.rejects(store.readRange(digest, 5, 10), FormatError);
     const missing = digestOf(Buffer.from("missing"));
-    await assert.rejects(store.readRange(missing, 0, 1), UsageError);
-    await assert.rejects(store.openObject(missing), UsageError);
+    await assert.rejects(store.readRange(missing, 0, 1), NotInStoreError);
+    await assert.rejects(store.openObject(missing), NotInStoreError);
     assert.equal(await store.hasObject(missing), false);
   });
 });
