@@ -26,8 +26,24 @@ export {
   rebuildLayerTar,
 } from "./formats/open.js";
 export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./oci/types.js";
+export { type DockerArchiveResult, writeDockerArchive } from "./output/docker-archive.js";
+export { type OutputImage, storedImage } from "./output/image.js";
+export { openImageSource, type SourceImage, type SourceLayer } from "./output/image-source.js";
 export { storedLayerTar } from "./output/layer-tar.js";
-export { writeOciLayout } from "./output/oci-layout.js";
+export { type LayoutOptions, writeOciLayout } from "./output/oci-layout.js";
+export {
+  type PushedLayer,
+  type PushOptions,
+  type PushResult,
+  pushLocalImage,
+} from "./output/push-image.js";
+export {
+  type RootfsLayer,
+  type RootfsResult,
+  writeImageRootfs,
+  writeRootfs,
+} from "./output/rootfs.js";
+export { UnsafePathError } from "./output/rootfs-path.js";
 export { type Plan, planLayer } from "./pull/plan.js";
 export { pull } from "./pull/pull.js";
 export type {

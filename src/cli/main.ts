@@ -8,8 +8,10 @@ import { ChunkpullError } from "../errors.js";
 const USAGE = `usage:
   chunkpull pull REF [--store DIR] [--platform os/arch[/variant]] [--plain-http] [--creds user:pass]
                  [--verify diff-id|toc] [--concurrency N] [--json] [--quiet] [--strict]
-                 [--oci-layout DIR] [--timeout SECONDS]
-                 [--registries-conf FILE] [--hosts-dir DIR] [--prefetch]
+                 [--output oci:DIR[:TAG]|docker-archive:FILE[:REF]] [--oci-layout DIR] [--rootfs DIR]
+                 [--timeout SECONDS] [--registries-conf FILE] [--hosts-dir DIR] [--prefetch]
+  chunkpull push oci:DIR[:TAG]|docker-archive:FILE[:REF] REF [--convert zstd:chunked|estargz]
+                 [--level N] [--plain-http] [--creds user:pass] [--json] [--quiet]
   chunkpull layer inspect BLOB [--annotations FILE] [--json] [--strict]
   chunkpull layer rebuild BLOB [--annotations FILE] -o OUT.tar [--diff-id sha256:...] [--strict]
   chunkpull layer convert IN.tar --format zstd:chunked|estargz -o OUT.blob [--annotations-out FILE] [--level N]
@@ -26,6 +28,7 @@ type Command = (args: string[]) => Promise<number>;
 // Each command is loaded only when it runs: the layer commands never pay for the registry code.
 const COMMANDS: Record<string, () => Promise<Command>> = {
   pull: async () => (await import("./pull.js")).pullCommand,
+  push: async () => (await import("./push.js")).pushCommand,
   "layer inspect": async () => (await import("./layer-inspect.js")).layerInspect,
   "layer rebuild": async () => (await import("./layer-rebuild.js")).layerRebuild,
   "layer convert": async () => (await import("./layer-convert.js")).layerConvert,

@@ -1,15 +1,24 @@
 /** `chunkpull pull REF`: pulls an image into the store, fetching only what the store lacks. */
 import { UsageError } from "../errors.js";
 import { type PullResult, pull } from "../pull/pull.js";
-import { parseReference } from "../reference.js";
+import { parseReference, type Reference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
 import { loadRegistryConfig, qualifyReference } from "../registry/config/index.js";
 import { warm } from "../registry/warm.js";
+import { openStore } from "../store/index.js";
 import { parse, str } from "./args.js";
+import {
+  checkOutputTargets,
+  type OutputRequest,
+  type OutputsWritten,
+  parseOutputs,
+  renderOutputs,
+  wantsOutputs,
+  writeOutputs,
+} from "./outputs.js";
+import { renderPullSummary } from "./render.js";
 
 type Parsed = Parameters<typeof str>[0];
-
-import { renderPullSummary } from "./render.js";
 
 export async function pullCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -25,6 +34,8 @@ export async function pullCommand(args: string[]): Promise<number> {
       quiet: { type: "boolean", short: "q" },
       strict: { type: "boolean" },
       "oci-layout": { type: "string" },
+      output: { type: "string" },
+      rootfs: { type: "string" },
       timeout: { type: "string" },
       "registries-conf": { type: "string" },
       "hosts-dir": { type: "string" },
@@ -54,21 +65,27 @@ export async function pullCommand(args: string[]): Promise<number> {
   }
   const json = values.json === true;
   const quiet = values.quiet === true || json;
+  const outputs = parseOutputs(
+    str(values, "output"),
+    str(values, "oci-layout"),
+    str(values, "rootfs"),
+  );
+  await checkOutputTargets(outputs);
   const registryConfig = {
     ...(str(values, "registries-conf") !== undefined
       ? { registriesConf: str(values, "registries-conf") }
       : {}),
     ...(str(values, "hosts-dir") !== undefined ? { hostsDir: str(values, "hosts-dir") } : {}),
   };
-  // --creds are for the image's registry only: a mirror gets the credentials stored for its
-  // own host, never these.
-  const registry = parseReference(
+  // A short name takes the registries.conf unqualified-search registry; --creds are for the
+  // image's registry only: a mirror gets the credentials stored for its own host, never these.
+  const ref = parseReference(
     qualifyReference(positionals[0]!, loadRegistryConfig(registryConfig).registriesConf),
-  ).registry;
+  );
   const client = createRegistryClient({
     ...registryConfig,
     ...(values["plain-http"] === true ? { plainHttp: true } : {}),
-    ...(credentials ? { credentials: { [registry]: credentials } } : {}),
+    ...(credentials ? { credentials: { [ref.registry]: credentials } } : {}),
   });
   try {
     if (values.prefetch === true) {
@@ -84,7 +101,7 @@ export async function pullCommand(args: string[]): Promise<number> {
           `prefetched ${warmed.blobs.length} blob(s), ${warmed.bytesFetched} bytes from ${[...new Set(warmed.blobs.map((b) => b.host))].join(", ")}\n`,
         );
     }
-    return await pullWith(client, positionals[0]!, values, {
+    return await pullWith(client, ref, values, outputs, {
       verify,
       concurrency,
       timeoutSeconds,
@@ -98,8 +115,9 @@ export async function pullCommand(args: string[]): Promise<number> {
 
 async function pullWith(
   client: RegistryClient,
-  reference: string,
+  ref: Reference,
   values: Parsed,
+  outputs: OutputRequest,
   o: {
     verify: "diff-id" | "toc";
     concurrency: number | undefined;
@@ -109,18 +127,31 @@ async function pullWith(
   },
 ): Promise<number> {
   const { verify, concurrency, timeoutSeconds, json, quiet } = o;
-  const result: PullResult = await pull(reference, {
-    client,
-    store: str(values, "store"),
-    platform: str(values, "platform"),
-    verify,
-    concurrency,
-    strictFormat: values.strict === true,
-    ociLayout: str(values, "oci-layout"),
-    ...(timeoutSeconds !== undefined ? { timeoutMs: Math.round(timeoutSeconds * 1000) } : {}),
-    onProgress: quiet ? undefined : (e) => process.stderr.write(`${e.message}\n`),
-  });
-  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else process.stdout.write(renderPullSummary(result));
+  const store = await openStore(str(values, "store"));
+  const say = quiet ? () => {} : (message: string) => process.stderr.write(`${message}\n`);
+  // Held across the pull and the outputs: gc must not collect objects while they are exported.
+  const marker = wantsOutputs(outputs) ? await store.beginPull() : undefined;
+  let result: PullResult;
+  let written: OutputsWritten = {};
+  try {
+    result = await pull(ref.toString(), {
+      client,
+      store,
+      platform: str(values, "platform"),
+      verify,
+      concurrency,
+      strictFormat: values.strict === true,
+      ...(timeoutSeconds !== undefined ? { timeoutMs: Math.round(timeoutSeconds * 1000) } : {}),
+      onProgress: quiet ? undefined : (e) => say(e.message),
+    });
+    if (wantsOutputs(outputs)) written = await writeOutputs(store, ref, result, outputs, say);
+  } finally {
+    await marker?.end();
+  }
+  if (json) {
+    // configBytes is for the writers; the parsed config is in the result already.
+    const { configBytes: _, ...printed } = result;
+    process.stdout.write(`${JSON.stringify({ ...printed, outputs: written }, null, 2)}\n`);
+  } else process.stdout.write(renderPullSummary(result) + renderOutputs(written));
   return 0;
 }

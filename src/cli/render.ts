@@ -25,13 +25,15 @@ export function renderPullSummary(r: PullResult): string {
       l.size > 0
         ? ` (${((100 * l.bytesFetched) / l.size).toFixed(1)}% of ${formatBytes(l.size)})`
         : "";
-    const why = l.fallbackReason ? `; full pull because: ${l.fallbackReason}` : "";
+    const why =
+      (l.fallbackReason ? `; full pull because: ${l.fallbackReason}` : "") +
+      (l.trailingPadding
+        ? `; the blob's tar lacked its end padding: ${l.trailingPadding} zero bytes restored, proven by the diff_id`
+        : "");
     lines.push(
       `${head} fetched ${formatBytes(l.bytesFetched)}${share} in ${l.requests} request(s); files from store ${l.filesFromStore}/${l.filesTotal}; verified by ${l.verified}${why}`,
     );
   }
-  if (r.ociLayout)
-    lines.push(`OCI image layout ${r.ociLayout.dir} (manifest ${r.ociLayout.manifestDigest})`);
   lines.push(`total fetched ${formatBytes(r.bytesFetched)} in ${r.requests} request(s)`);
   return `${lines.join("\n")}\n`;
 }
