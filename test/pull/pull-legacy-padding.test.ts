@@ -7,13 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { type Digest, digestOf, hexOf } from "../../src/digest.js";
 import { storedLayerTar } from "../../src/output/layer-tar.js";
 import { pull } from "../../src/pull/pull.js";
+import { runCli } from "../cli/helpers.js";
 import { type DockerRegistry, startDockerRegistry, toolSkip } from "../helpers/docker-registry.js";
 import { readVector } from "../helpers/vectors.js";
 import { freshStore, tempDir, testClient } from "./helpers.js";
@@ -136,5 +137,63 @@ describe("zstd:chunked written by skopeo 1.9 (no trailing padding)", { skip }, (
       await client.close();
       await rm(storeDir, { recursive: true, force: true });
     }
+  });
+
+  test("layer rebuild --diff-id restores the padding the diff_id proves, and only then", async () => {
+    const out = join(dir, "copy");
+    await run("skopeo", [
+      "copy",
+      "--src-tls-verify=false",
+      `docker://${reg.host}/legacy/img:v1`,
+      `oci:${out}:v1`,
+    ]);
+    const index = JSON.parse(await readFile(join(out, "index.json"), "utf8"));
+    const manifest = JSON.parse(
+      await readFile(join(out, "blobs", "sha256", hexOf(index.manifests[0].digest)), "utf8"),
+    );
+    const layerDesc = manifest.layers[0] as { digest: Digest; annotations: Record<string, string> };
+    if (Object.keys(layerDesc.annotations).some((k) => k.includes("tarsplit"))) {
+      assert.ok(!process.env.CI, "skopeo wrote a tar-split; this test needs skopeo 1.9");
+      return;
+    }
+    const blob = join(out, "blobs", "sha256", hexOf(layerDesc.digest));
+    const annotations = join(dir, "annotations.json");
+    await writeFile(annotations, JSON.stringify(layerDesc.annotations));
+    // Without the diff_id nothing proves the padding: the cut tar comes out as the blob holds it.
+    const plain = join(dir, "plain.tar");
+    const r0 = await runCli(["layer", "rebuild", blob, "--annotations", annotations, "-o", plain]);
+    assert.equal(r0.code, 0, r0.stderr);
+    const cut = await readFile(plain);
+    assert.ok(cut.length < tar.length && tar.subarray(0, cut.length).equals(cut));
+    const exact = join(dir, "exact.tar");
+    const r1 = await runCli([
+      "layer",
+      "rebuild",
+      blob,
+      "--annotations",
+      annotations,
+      "-o",
+      exact,
+      "--diff-id",
+      digestOf(tar),
+    ]);
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.match(r1.stderr, /trailing padding restored/);
+    assert.deepEqual(await readFile(exact), tar);
+    // A diff_id no padding reaches is still a mismatch, and leaves no output.
+    const wrong = join(dir, "wrong.tar");
+    const r2 = await runCli([
+      "layer",
+      "rebuild",
+      blob,
+      "--annotations",
+      annotations,
+      "-o",
+      wrong,
+      "--diff-id",
+      digestOf(Buffer.concat([tar, Buffer.alloc(512)])),
+    ]);
+    assert.equal(r2.code, 1, r2.stderr);
+    await assert.rejects(readFile(wrong), { code: "ENOENT" });
   });
 });
