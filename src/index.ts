@@ -33,8 +33,24 @@ export {
   platformMatches,
 } from "./inspect/inspect-image.js";
 export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./oci/types.js";
+export { type DockerArchiveResult, writeDockerArchive } from "./output/docker-archive.js";
+export { type OutputImage, storedImage } from "./output/image.js";
+export { openImageSource, type SourceImage, type SourceLayer } from "./output/image-source.js";
 export { storedLayerTar } from "./output/layer-tar.js";
-
+export type { LayoutOptions } from "./output/oci-layout.js";
+export {
+  type PushedLayer,
+  type PushOptions,
+  type PushResult,
+  pushLocalImage,
+} from "./output/push-image.js";
+export {
+  type RootfsLayer,
+  type RootfsResult,
+  writeImageRootfs,
+  writeRootfs,
+} from "./output/rootfs.js";
+export { UnsafePathError } from "./output/rootfs-path.js";
 export { type Plan, planLayer } from "./pull/plan.js";
 export type {
   LayerResult,

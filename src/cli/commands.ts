@@ -12,6 +12,12 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./pull.js")).pullSpec,
   },
   {
+    name: "push",
+    summary:
+      "push a local image (OCI layout or docker archive) to a registry, optionally converted",
+    load: async () => (await import("./push.js")).pushSpec,
+  },
+  {
     name: "inspect",
     summary: "show an image's platforms and layers, and what a pull would fetch now",
     load: async () => (await import("./inspect.js")).inspectSpec,

@@ -5,6 +5,14 @@ import type { RegistryClient } from "../registry/client.js";
 import { defaultStoreDir } from "../store/layout.js";
 import { positiveInt, str } from "./args.js";
 import {
+  checkOutputTargets,
+  type OutputsWritten,
+  parseOutputs,
+  renderOutputs,
+  wantsOutputs,
+  writeOutputs,
+} from "./outputs.js";
+import {
   platformWarning,
   REGISTRY_OPTIONS,
   type RegistryCliOptions,
@@ -58,10 +66,24 @@ export const pullSpec: CommandSpec = {
       description: "reject layers annotated as both zstd:chunked and eStargz",
     },
     {
+      name: "output",
+      type: "string",
+      value: "DEST",
+      description:
+        "also write the pulled image: oci:DIR[:TAG] (OCI image layout, uncompressed layers, read by skopeo and umoci) or docker-archive:FILE[:REF] (docker load / podman load)",
+    },
+    {
       name: "oci-layout",
       type: "string",
       value: "DIR",
-      description: "also write the image as an OCI image layout (uncompressed layers) into DIR",
+      description: "the same as --output oci:DIR",
+    },
+    {
+      name: "rootfs",
+      type: "string",
+      value: "DIR",
+      description:
+        "also extract the image's layers, in order, into the new or empty DIR (whiteouts applied, nothing written outside DIR)",
     },
     {
       name: "prefetch",
@@ -93,6 +115,7 @@ export const pullSpec: CommandSpec = {
     "chunkpull pull quay.io/org/app@sha256:... --platform linux/arm64 --json",
     "chunkpull pull registry.example.com/team/app:v3 --dry-run",
     "chunkpull pull team/app:v2 --registries-conf ./registries.conf --prefetch",
+    "chunkpull pull registry.example.com/team/app:v2 --output oci:./app-layout:v2 --rootfs ./rootfs",
   ],
   run: runPull,
 };
@@ -112,6 +135,12 @@ async function runPull(inv: Invocation): Promise<number> {
   if (progressOption !== undefined && !["auto", "tty", "plain", "none"].includes(progressOption))
     throw new UsageError(`--progress must be auto, tty, plain or none, not ${progressOption}`);
   const storeDir = str(values, "store") ?? defaultStoreDir();
+  const outputs = parseOutputs(
+    str(values, "output"),
+    str(values, "oci-layout"),
+    str(values, "rootfs"),
+  );
+  await checkOutputTargets(outputs);
   const reg = registryOptions(values);
   const json = values.json === true;
   if (values["dry-run"] === true) {
@@ -137,7 +166,12 @@ async function runPull(inv: Invocation): Promise<number> {
     useColor(process.stderr) && progressOption !== "plain",
   );
   inv.useStore(storeDir);
+  const { openStore } = await import("../store/index.js");
+  const store = await openStore(storeDir);
+  // Held across the pull and the outputs: gc must not collect objects while they are exported.
+  const marker = wantsOutputs(outputs) ? await store.beginPull() : undefined;
   let result: Awaited<ReturnType<typeof pull>>;
+  let written: OutputsWritten = {};
   const client =
     values.prefetch === true
       ? await prefetch(positionals[0]!, reg, timeoutSeconds, inv, inv.quiet || json)
@@ -146,19 +180,24 @@ async function runPull(inv: Invocation): Promise<number> {
     result = await pull(positionals[0]!, {
       ...reg,
       ...(client ? { client } : {}),
-      store: storeDir,
+      store,
       verify,
       concurrency,
       strictFormat: values.strict === true,
-      ociLayout: str(values, "oci-layout"),
       ...(timeoutSeconds !== undefined ? { timeoutMs: Math.round(timeoutSeconds * 1000) } : {}),
       signal: inv.signal,
       onProgress: view.listener,
     });
+    if (wantsOutputs(outputs)) {
+      const { parseReference } = await import("../reference.js");
+      const say = inv.quiet || json ? () => {} : (m: string) => err(`${m}\n`);
+      written = await writeOutputs(store, parseReference(result.reference), result, outputs, say);
+    }
   } catch (e) {
     view.stop();
     throw e;
   } finally {
+    await marker?.end();
     await client?.close();
   }
   view.finish(savedLine(result));
@@ -167,8 +206,11 @@ async function runPull(inv: Invocation): Promise<number> {
   const mismatch = wanted ? platformMismatch(wanted, result) : undefined;
   // Printed even with --quiet/--json: an image for another platform is worth a word (podman does the same).
   if (mismatch) err(`chunkpull pull: ${platformWarning(mismatch)}\n`);
-  if (json) out(`${JSON.stringify(result, null, 2)}\n`);
-  else out(renderPullSummary(result));
+  if (json) {
+    // configBytes is for the writers; the parsed config is in the result already.
+    const { configBytes: _, ...printed } = result;
+    out(`${JSON.stringify({ ...printed, outputs: written }, null, 2)}\n`);
+  } else out(renderPullSummary(result) + renderOutputs(written));
   return 0;
 }
 

@@ -37,13 +37,15 @@ export function renderPullSummary(r: PullResult): string {
       l.size > 0 ? ` (${percent(l.bytesFetched, l.size)} of ${formatBytes(l.size)})` : "";
     const files =
       l.mode === "partial" ? `; files from store ${l.filesFromStore}/${l.filesTotal}` : "";
-    const why = l.fallbackReason ? `; full pull because: ${l.fallbackReason}` : "";
+    const why =
+      (l.fallbackReason ? `; full pull because: ${l.fallbackReason}` : "") +
+      (l.trailingPadding
+        ? `; the blob's tar lacked its end padding: ${l.trailingPadding} zero bytes restored, proven by the diff_id`
+        : "");
     lines.push(
       `${head} fetched ${formatBytes(l.bytesFetched)}${share} in ${l.requests} request(s)${files}; verified by ${l.verified}${why}`,
     );
   });
-  if (r.ociLayout)
-    lines.push(`OCI image layout ${r.ociLayout.dir} (manifest ${r.ociLayout.manifestDigest})`);
   lines.push(savedLine(r));
   return `${lines.join("\n")}\n`;
 }

@@ -1,25 +1,25 @@
 /**
- * Writes a pulled image from the store as an OCI image layout (image-spec `image-layout.md`),
- * which skopeo, podman, buildah and containerd import. Layers are written uncompressed: the
- * blob of an uncompressed layer IS its diff_id, so the config (kept byte for byte) stays valid
- * and every layer blob is checked against the digest it is stored under. Only the manifest is
- * new (its layer descriptors name tar layers).
+ * `--output oci:DIR[:TAG]`: an image as an OCI image layout (image-spec `image-layout.md`), which
+ * skopeo, umoci, podman, buildah and containerd read. Layers are written uncompressed: the blob
+ * of an uncompressed layer IS its diff_id, so the config (kept byte for byte) stays valid and
+ * every layer blob is checked against the digest it is stored under. Only the manifest is new
+ * (its layer descriptors name tar layers). An existing layout keeps its other images; one with
+ * the same TAG is replaced in index.json, as skopeo does.
  */
 
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Digest, digestOf, hexOf } from "../digest.js";
+import { FormatError } from "../errors.js";
 import { MediaType } from "../oci/media-types.js";
-import type { ImageManifest } from "../oci/types.js";
-import type { Store } from "../store/store.js";
-import { storedLayerTar } from "./layer-tar.js";
+import type { Descriptor, ImageManifest } from "../oci/types.js";
+import type { OutputImage } from "./image.js";
 
-export interface LayoutImage {
-  /** The config exactly as the registry served it (its digest must not change). */
-  configBytes: Buffer;
-  diffIds: Digest[];
+const REF_NAME = "org.opencontainers.image.ref.name";
+
+export interface LayoutOptions {
   /** `org.opencontainers.image.ref.name` in index.json, e.g. the tag. */
   refName?: string;
 }
@@ -31,8 +31,8 @@ export interface LayoutResult {
 
 export async function writeOciLayout(
   dir: string,
-  store: Store,
-  image: LayoutImage,
+  image: OutputImage,
+  opts: LayoutOptions = {},
 ): Promise<LayoutResult> {
   const blobs = join(dir, "blobs", "sha256");
   await mkdir(blobs, { recursive: true });
@@ -42,7 +42,7 @@ export async function writeOciLayout(
   let layerBytes = 0;
   const layers = [];
   for (const diffId of image.diffIds) {
-    const size = await writeLayerBlob(blobs, diffId, store);
+    const size = await writeLayerBlob(blobs, diffId, image);
     layerBytes += size;
     layers.push({ mediaType: MediaType.OciLayerTar, digest: diffId, size });
   }
@@ -59,21 +59,20 @@ export async function writeOciLayout(
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const manifestDigest = digestOf(manifestBytes);
   await writeBlob(blobs, manifestDigest, manifestBytes);
-  const index = {
-    schemaVersion: 2,
-    mediaType: MediaType.OciIndex,
-    manifests: [
-      {
-        mediaType: MediaType.OciManifest,
-        digest: manifestDigest,
-        size: manifestBytes.length,
-        ...(image.refName
-          ? { annotations: { "org.opencontainers.image.ref.name": image.refName } }
-          : {}),
-      },
-    ],
+  const entry: Descriptor = {
+    mediaType: MediaType.OciManifest,
+    digest: manifestDigest,
+    size: manifestBytes.length,
+    ...(opts.refName ? { annotations: { [REF_NAME]: opts.refName } } : {}),
   };
-  await writeFile(join(dir, "index.json"), JSON.stringify(index));
+  const others = (await existingManifests(dir)).filter(
+    (d) =>
+      d.digest !== manifestDigest && (!opts.refName || d.annotations?.[REF_NAME] !== opts.refName),
+  );
+  const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [...others, entry] };
+  const tmp = join(dir, "index.json.partial");
+  await writeFile(tmp, JSON.stringify(index));
+  await rename(tmp, join(dir, "index.json"));
   return { manifestDigest, layerBytes };
 }
 
@@ -83,14 +82,37 @@ async function writeBlob(blobs: string, digest: Digest, data: Buffer): Promise<v
   await rename(`${path}.partial`, path);
 }
 
-/** The layer tar from the store, verified against its diff_id before it takes its name. */
-async function writeLayerBlob(blobs: string, diffId: Digest, store: Store): Promise<number> {
+/** Manifests already listed in DIR's index.json (none for a new layout). */
+async function existingManifests(dir: string): Promise<Descriptor[]> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, "index.json"), "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+  try {
+    const doc = JSON.parse(text) as { manifests?: unknown };
+    if (!Array.isArray(doc.manifests)) throw new Error("no manifests array");
+    return doc.manifests as Descriptor[];
+  } catch (err) {
+    throw new FormatError(
+      `${join(dir, "index.json")} is not an OCI image index: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/** The layer tar, verified against its diff_id before it takes its name. */
+async function writeLayerBlob(blobs: string, diffId: Digest, image: OutputImage): Promise<number> {
   const path = join(blobs, hexOf(diffId));
   const partial = `${path}.partial`;
   const out = createWriteStream(partial);
   let size = 0;
   try {
-    for await (const piece of storedLayerTar(store, diffId)) {
+    for await (const piece of image.layerTar(diffId)) {
       size += piece.length;
       if (!out.write(piece)) await once(out, "drain");
     }

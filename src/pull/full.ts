@@ -8,10 +8,11 @@
  */
 
 import { pipeline, type Readable, Transform } from "node:stream";
-import { createHasher, type Digest, digestOf, EMPTY_SHA256 } from "../digest.js";
+import { type Digest, digestOf, EMPTY_SHA256 } from "../digest.js";
 import { ChunkpullError, DigestMismatchError } from "../errors.js";
 import { gunzipStream } from "../formats/gzip-stream.js";
 import type { FileRef } from "../formats/layer-index.js";
+import { PaddedTarHash } from "../formats/tar/padding.js";
 import { readTar } from "../formats/tar/reader.js";
 import type { TarEvent } from "../formats/tar/types.js";
 import { TarSplitBuilder } from "../formats/tarsplit/builder.js";
@@ -30,6 +31,16 @@ export interface FullPullResult {
   /** undefined when the tar cannot be described by a tar-split (duplicate paths, sparse files...). */
   tarSplit?: Buffer;
   tarSplitProblem?: string;
+  /** Zero bytes appended to prove the diff_id (`padding` only; formats/tar/padding.ts). */
+  trailingPadding?: number;
+}
+
+export interface IndexTarOptions {
+  /**
+   * Try the tar's standard end paddings when the stream misses the diff_id (a zstd:chunked blob
+   * whose writer cut them); one is accepted only when the padded tar hashes to the diff_id.
+   */
+  padding?: boolean;
 }
 
 /** Decompressed bytes of a layer stream. */
@@ -72,9 +83,10 @@ export function fullPull(
   store: Store,
   subject: string,
   onBytes?: (compressedBytes: number) => void,
+  options: IndexTarOptions = {},
 ): Promise<FullPullResult> {
   const tar = decompressed(counted(compressed, onBytes), compression);
-  return indexTar(tar, expectedDiffId, store, subject);
+  return indexTar(tar, expectedDiffId, store, subject, options);
 }
 
 /**
@@ -86,8 +98,9 @@ export async function indexTar(
   expectedDiffId: Digest,
   store: Store,
   subject: string,
+  options: IndexTarOptions = {},
 ): Promise<FullPullResult> {
-  const tarHasher = createHasher();
+  const tarHasher = new PaddedTarHash();
   const count = { n: 0 };
   const tar = hashed(source, tarHasher, count);
   const events = readTar(tar)[Symbol.asyncIterator]();
@@ -169,16 +182,21 @@ export async function indexTar(
   for await (const _ of tar) {
     // trailing compressed data that the tar reader did not need
   }
+  const diffId = tarHasher.digest();
+  const padding =
+    diffId === expectedDiffId || !options.padding ? 0 : tarHasher.paddingFor(expectedDiffId);
+  if (padding === undefined || (padding === 0 && diffId !== expectedDiffId))
+    throw new DigestMismatchError(`layer tar of ${subject}`, expectedDiffId, diffId);
+  // The proven zeros are trailing bytes of the tar, so the stored layer exports the exact tar.
+  if (padding > 0) feed({ type: "trailing", data: Buffer.alloc(padding) });
   if (builder) {
     const tail = (builder as TarSplitBuilder).finish();
     if (tail) lines.push(tail);
   }
-  const diffId = tarHasher.digest();
-  if (diffId !== expectedDiffId)
-    throw new DigestMismatchError(`layer tar of ${subject}`, expectedDiffId, diffId);
   return {
-    diffId,
-    uncompressedSize: count.n,
+    diffId: expectedDiffId,
+    uncompressedSize: count.n + padding,
+    ...(padding ? { trailingPadding: padding } : {}),
     files,
     filesFromStore: writer.reused,
     tarSplit: builder ? Buffer.from(lines.join("")) : undefined,

@@ -36,7 +36,7 @@ export async function fullLayer(
   const stream = why.answer ? why.answer.stream() : await job.blob.open(ctx.signal);
   let received = 0;
   let reported = 0;
-  const r = await fullPull(stream, compression, job.diffId, ctx.store, desc.digest, (n) => {
+  const onBytes = (n: number) => {
     received += n;
     // One event per MiB (and the last piece): enough for a progress bar, not a flood.
     if (received - reported < FULL_PROGRESS_STEP && received < desc.size) return;
@@ -48,6 +48,10 @@ export async function fullLayer(
       bytesFetched: received,
       bytesTotal: desc.size,
     });
+  };
+  // A zstd:chunked blob from skopeo 1.9 decompresses to a tar without its trailing padding.
+  const r = await fullPull(stream, compression, job.diffId, ctx.store, desc.digest, onBytes, {
+    padding: format === "zstd:chunked",
   });
   await recordIndexed(ctx, job, format, r);
   return {
@@ -57,6 +61,7 @@ export async function fullLayer(
     filesTotal: r.files.length,
     filesFromStore: r.filesFromStore,
     verified: "diff-id",
+    ...(r.trailingPadding ? { trailingPadding: r.trailingPadding } : {}),
     ...(reason ? { fallbackReason: reason } : {}),
   };
 }

@@ -169,7 +169,7 @@ async function chunkPull(
       });
     },
   });
-  let proven: { size: number; tarSplit?: Buffer };
+  let proven: { size: number; tarSplit?: Buffer; trailingPadding?: number };
   try {
     proven = await rebuildAndVerify(ctx, job, content, proof);
     await content.finish();
@@ -205,11 +205,14 @@ async function chunkPull(
     uncompressedSize: proven.size,
     tarSplit: proven.tarSplit,
   });
-  return partialResult(job, layer.format, verified, {
-    filesTotal: t.files,
-    filesFromStore: t.filesFromStore,
-    chunksFromStore: t.chunksFromStore,
-  });
+  return {
+    ...partialResult(job, layer.format, verified, {
+      filesTotal: t.files,
+      filesFromStore: t.filesFromStore,
+      chunksFromStore: t.chunksFromStore,
+    }),
+    ...(proven.trailingPadding ? { trailingPadding: proven.trailingPadding } : {}),
+  };
 }
 
 /** format.rebuild -> verify (diff-id), or only the fetch into the store (verify "toc"). */
@@ -218,7 +221,7 @@ async function rebuildAndVerify(
   job: LayerJob,
   content: StoreFirstContent,
   proof: ChunkProof,
-): Promise<{ size: number; tarSplit?: Buffer }> {
+): Promise<{ size: number; tarSplit?: Buffer; trailingPadding?: number }> {
   if (proof.verified === "toc") return { size: proof.uncompressedSize };
   ctx.progress({
     kind: "verify",
@@ -226,9 +229,18 @@ async function rebuildAndVerify(
     message: `${job.desc.digest}: rebuilding the tar to check the diff_id`,
   });
   const { strategy } = proof;
+  // Only a tar rebuilt from its frames can lack the trailing padding a legacy writer cut.
   const r = await verifyTar(rebuild(strategy, content), job.diffId, job.desc.digest, {
     describe: strategy.kind !== "tar-split",
+    padding: strategy.kind === "frames",
   });
+  if (r.trailingPadding) {
+    ctx.progress({
+      kind: "verify",
+      layer: job.desc.digest,
+      message: `${job.desc.digest}: the blob's tar lacks its trailing padding; the diff_id holds with ${r.trailingPadding} zero bytes appended`,
+    });
+  }
   return strategy.kind === "tar-split" ? { size: r.size, tarSplit: strategy.tarSplit } : r;
 }
 

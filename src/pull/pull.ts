@@ -9,7 +9,6 @@ import type { Digest } from "../digest.js";
 import { FormatError, NotInStoreError } from "../errors.js";
 import { formatPlatform, parsePlatform } from "../oci/platform.js";
 import type { Platform } from "../oci/types.js";
-import { writeOciLayout } from "../output/oci-layout.js";
 import { parseReference, type Reference } from "../reference.js";
 import { createRegistryClient, type RegistryClient } from "../registry/client.js";
 import { loadRegistryConfig, qualifyReference } from "../registry/config/index.js";
@@ -78,7 +77,6 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
     }
     const handle = await store.beginPull();
     const results: LayerResult[] = [];
-    let ociLayout: PullResult["ociLayout"];
     try {
       // Layers are pulled side by side (each one's ranges concurrently too); each runs under its
       // own meter, so its requests and bytes are its own. The first failure stops the others,
@@ -141,19 +139,6 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
         .catch((err: Error) =>
           progress({ kind: "output", message: `image not named: ${err.message}` }),
         );
-      // Still under the pull marker: gc must not collect objects while they are exported.
-      if (options.ociLayout) {
-        progress({
-          kind: "output",
-          message: `writing an OCI image layout to ${options.ociLayout}`,
-        });
-        const written = await writeOciLayout(options.ociLayout, store, {
-          configBytes: image.configBytes,
-          diffIds,
-          refName: ref.tag ?? ref.digest,
-        });
-        ociLayout = { dir: options.ociLayout, manifestDigest: written.manifestDigest };
-      }
     } finally {
       await handle.end();
     }
@@ -162,6 +147,7 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
       manifestDigest: image.manifestDigest,
       configDigest: image.configDigest,
       config: image.config,
+      configBytes: image.configBytes,
       platform: formatPlatform({
         os: image.config.os,
         architecture: image.config.architecture,
@@ -171,7 +157,6 @@ async function pullImage(reference: string, options: PullOptions): Promise<PullR
       bytesFetched: results.reduce((n, l) => n + l.bytesFetched, 0),
       requests: results.reduce((n, l) => n + l.requests, 0),
       hosts: sumHostCounts(results.map((l) => l.hosts)),
-      ...(ociLayout ? { ociLayout } : {}),
     };
   } finally {
     if (!options.client) await client.close();

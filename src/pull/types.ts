@@ -69,8 +69,6 @@ export interface PullOptions {
   /** Per-request deadlines of the client pull() creates (ignored with `client`; defaults in registry/timeouts.ts). */
   timeouts?: TimeoutOptions;
   onProgress?: (event: ProgressEvent) => void;
-  /** Also write the image as an OCI image layout into this directory (uncompressed layers). */
-  ociLayout?: string;
   /** Byte budget of one batch of ranges (bounds memory; default 16 MiB). */
   batchBytes?: number;
   /**
@@ -96,6 +94,11 @@ export interface LayerResult {
   chunksFromStore: number;
   /** The policy that vouches for the stored layer. */
   verified: VerifyPolicy;
+  /**
+   * Zero bytes appended to the rebuilt tar to match the diff_id: the blob's writer cut the tar's
+   * trailing padding (containers/storage 1.43, skopeo 1.9). Proven by the diff_id.
+   */
+  trailingPadding?: number;
   /** Why a chunked layer was pulled in full, if it was. */
   fallbackReason?: string;
   /** Requests and body bytes per `host[:port]` (mirrors, registry, token servers). */
@@ -109,12 +112,12 @@ export interface PullResult {
   manifestDigest: Digest;
   configDigest: Digest;
   config: ImageConfig;
+  /** The config exactly as served (its digest is configDigest), for the output writers. */
+  configBytes: Buffer;
   platform: string;
   layers: LayerResult[];
   bytesFetched: number;
   requests: number;
   /** Requests and body bytes per host, all layers together. */
   hosts?: Record<string, HostCount>;
-  /** Set when `ociLayout` was given: the layout's directory and its (new) manifest digest. */
-  ociLayout?: { dir: string; manifestDigest: Digest };
 }

@@ -40,7 +40,7 @@ import {
   resolveImage,
 } from "./manifests.js";
 import { Routes } from "./mirrors.js";
-import { pushBlob, pushManifest } from "./push.js";
+import { pushBlob, pushBlobFile, pushManifest } from "./push.js";
 import { blobRangeSource } from "./range-source.js";
 import {
   type FetchRangesOptions,
@@ -270,6 +270,16 @@ export class RegistryClient {
 
   pushBlob(repo: RepositoryRef, data: Buffer, signal?: AbortSignal): Promise<Digest> {
     return pushBlob(this.ctx, repo, data, this.signal(signal));
+  }
+
+  /** Upload a file as a blob in bounded chunks (see push.ts). */
+  pushBlobFile(
+    repo: RepositoryRef,
+    path: string,
+    digest: Digest,
+    signal?: AbortSignal,
+  ): Promise<Digest> {
+    return pushBlobFile(this.ctx, repo, path, digest, this.signal(signal));
   }
 
   pushManifest(

@@ -13,7 +13,9 @@ import {
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import { digestOf, hexOf } from "../../src/digest.js";
 import { UnsupportedError } from "../../src/errors.js";
+import { storedImage } from "../../src/output/image.js";
 import { storedLayerTar } from "../../src/output/layer-tar.js";
+import { writeOciLayout } from "../../src/output/oci-layout.js";
 import { pull } from "../../src/pull/pull.js";
 import { toolSkip } from "../helpers/docker-registry.js";
 import { freshStore, tempDir, testClient } from "../pull/helpers.js";
@@ -36,21 +38,19 @@ describe("OCI image layout output", () => {
     const { dir, store } = await freshStore();
     const out = await tempDir("chunkpull-layout-");
     try {
-      const r = await pull(`${reg.host}/out/app:v1`, {
-        store,
-        client: testClient(),
-        ociLayout: out,
-      });
+      const r = await pull(`${reg.host}/out/app:v1`, { store, client: testClient() });
+      const image = storedImage(store, r.configBytes, r.config.rootfs.diff_ids);
+      const written = await writeOciLayout(out, image, { refName: "v1" });
       assert.deepEqual(
         r.layers.map((l) => l.mode),
         ["partial", "full"],
       );
       const index = JSON.parse(await readFile(join(out, "index.json"), "utf8"));
-      assert.equal(index.manifests[0].digest, r.ociLayout!.manifestDigest);
+      assert.equal(index.manifests[0].digest, written.manifestDigest);
       assert.equal(index.manifests[0].annotations["org.opencontainers.image.ref.name"], "v1");
       const blob = (d: string) => readFile(join(out, "blobs", "sha256", hexOf(d as never)));
-      const manifestBytes = await blob(r.ociLayout!.manifestDigest);
-      assert.equal(digestOf(manifestBytes), r.ociLayout!.manifestDigest);
+      const manifestBytes = await blob(written.manifestDigest);
+      assert.equal(digestOf(manifestBytes), written.manifestDigest);
       const manifest = JSON.parse(manifestBytes.toString());
       assert.equal(manifest.config.digest, r.configDigest);
       assert.equal(digestOf(await blob(r.configDigest)), r.configDigest);
@@ -112,6 +112,49 @@ describe("OCI image layout output", () => {
       });
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an existing layout keeps its other images; the same tag is replaced", async () => {
+    const out = await tempDir("chunkpull-layout-");
+    try {
+      const image = (tar: Buffer, n: number) => ({
+        configBytes: Buffer.from(
+          JSON.stringify({ os: "linux", rootfs: { type: "layers", diff_ids: [digestOf(tar)] }, n }),
+        ),
+        diffIds: [digestOf(tar)],
+        layerTar: async function* () {
+          yield tar;
+        },
+      });
+      const a = await writeOciLayout(out, image(tars[0]!, 1), { refName: "a" });
+      const b = await writeOciLayout(out, image(tars[1]!, 2), { refName: "b" });
+      const a2 = await writeOciLayout(out, image(tars[1]!, 3), { refName: "a" });
+      const index = JSON.parse(await readFile(join(out, "index.json"), "utf8"));
+      const byName = Object.fromEntries(
+        index.manifests.map((m: { digest: string; annotations: Record<string, string> }) => [
+          m.annotations["org.opencontainers.image.ref.name"],
+          m.digest,
+        ]),
+      );
+      assert.deepEqual(byName, { b: b.manifestDigest, a: a2.manifestDigest });
+      assert.notEqual(a.manifestDigest, a2.manifestDigest);
+      // A layer stream that does not match its diff_id leaves no blob under that name.
+      const bad = { ...image(tars[0]!, 4), diffIds: [digestOf(tars[1]!)] };
+      const wrong = async function* () {
+        yield tars[0]!;
+        throw new Error("layer tar does not match its diff_id");
+      };
+      await assert.rejects(writeOciLayout(join(out, "bad"), { ...bad, layerTar: wrong }));
+      const { readdir } = await import("node:fs/promises");
+      assert.deepEqual(
+        await readdir(join(out, "bad", "blobs", "sha256")).then((l) =>
+          l.filter((n) => n === hexOf(digestOf(tars[1]!))),
+        ),
+        [],
+      );
+    } finally {
+      await rm(out, { recursive: true, force: true });
     }
   });
 });
