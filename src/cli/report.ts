@@ -59,12 +59,20 @@ export function errorCode(err: unknown): string {
   return "EINTERNAL";
 }
 
+/**
+ * A failed pull keeps what it fetched: every object in the store passed its own digest check,
+ * but no layer record vouches for it yet. Said once, so nobody wonders where the disk went.
+ */
+const LEFT_IN_STORE =
+  "; files fetched so far stay in the store (each checked by its digest) for the next pull to reuse; `chunkpull store gc` removes what no recorded layer uses";
+
 export function describeError(err: unknown, command: string): Described {
   const code = errorCode(err);
   const message = err instanceof Error ? err.message : String(err);
   const own = (err as { hint?: unknown })?.hint;
   const hint = typeof own === "string" && own ? own : HINTS[code]?.(command);
   const prefix = command ? `chunkpull ${command}` : "chunkpull";
-  const line = `${prefix}: ${oneLine(message)} [${code}]${hint ? `; hint: ${oneLine(hint)}` : ""}`;
-  return { line, code, usage: code === "EUSAGE" };
+  const usage = code === "EUSAGE";
+  const line = `${prefix}: ${oneLine(message)} [${code}]${hint ? `; hint: ${oneLine(hint)}` : ""}${command === "pull" && !usage ? LEFT_IN_STORE : ""}`;
+  return { line, code, usage };
 }

@@ -119,6 +119,8 @@ describe("chunkpull pull (CLI)", () => {
         "m",
       ),
     );
+    // And it says what it left behind, and how to remove it.
+    assert.match(corrupt.stderr, /files fetched so far stay in the store .*chunkpull store gc/);
 
     const usage = await cli(["pull", `${reg.host}/cli/app:v1`, "--verify", "maybe"]);
     assert.equal(usage.code, 2);
