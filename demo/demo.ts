@@ -61,7 +61,7 @@ try {
     "\nfetched = blob bytes the registry sent (TOC, tar-split and missing chunks), counted by the server;",
   );
   console.log(
-    "every layer was rebuilt from its tar-split and checked against the config's diff_id.",
+    "every layer's tar was checked against the config's diff_id (partial layers rebuilt from their tar-split and the store; a large layer into an empty store streamed once, in full).",
   );
 } finally {
   await registry.close();
