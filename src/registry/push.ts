@@ -26,31 +26,9 @@ export async function pushBlob(
   signal?: AbortSignal,
 ): Promise<Digest> {
   const digest = digestOf(data);
-  const origin = pushOrigin(ctx, repo.registry);
-  const scope = repositoryScope(repo.repository, ["pull", "push"]);
-  const subject = `push of blob ${digest} to ${repo.registry}/${repo.repository}`;
-  const head = await ctx.send({
-    method: "HEAD",
-    url: new URL(`/v2/${repo.repository}/blobs/${digest}`, origin),
-    headers: {},
-    scope,
-    signal,
-  });
-  await head.dump();
-  if (head.status === 200) return digest;
-  const start = await ctx.send({
-    method: "POST",
-    url: new URL(`/v2/${repo.repository}/blobs/uploads/`, origin),
-    headers: { "content-length": "0" },
-    scope,
-    signal,
-    redirect: "manual",
-  });
-  if (start.status !== 202) throw await responseError(start, subject);
-  await start.dump();
-  const location = header(start, "location");
-  if (!location)
-    throw new RegistryError(`${subject}: upload started without a Location`, { status: 202 });
+  const up = await startUpload(ctx, repo, digest, signal);
+  if (up === "exists") return digest;
+  const { origin, scope, subject, location } = up;
   const url = new URL(location, origin);
   url.searchParams.set("digest", digest);
   const put = await ctx.send({
@@ -83,29 +61,10 @@ export async function pushBlobFile(
   digest: Digest,
   signal?: AbortSignal,
 ): Promise<Digest> {
-  const origin = pushOrigin(ctx, repo.registry);
-  const scope = repositoryScope(repo.repository, ["pull", "push"]);
-  const subject = `push of blob ${digest} to ${repo.registry}/${repo.repository}`;
-  const head = await ctx.send({
-    method: "HEAD",
-    url: new URL(`/v2/${repo.repository}/blobs/${digest}`, origin),
-    headers: {},
-    scope,
-    signal,
-  });
-  await head.dump();
-  if (head.status === 200) return digest;
-  const start = await ctx.send({
-    method: "POST",
-    url: new URL(`/v2/${repo.repository}/blobs/uploads/`, origin),
-    headers: { "content-length": "0" },
-    scope,
-    signal,
-    redirect: "manual",
-  });
-  if (start.status !== 202) throw await responseError(start, subject);
-  await start.dump();
-  let location = header(start, "location");
+  const up = await startUpload(ctx, repo, digest, signal);
+  if (up === "exists") return digest;
+  const { origin, scope, subject } = up;
+  let location: string | undefined = up.location;
   const fh = await open(path, "r");
   try {
     let offset = 0;
@@ -178,4 +137,42 @@ export async function pushManifest(
     throw await responseError(res, `push of manifest ${repo.registry}/${repo.repository}:${ref}`);
   await res.dump();
   return digest;
+}
+
+/**
+ * The first two steps of every blob upload: HEAD (the registry may hold it already), then POST
+ * to open an upload session. Returns "exists", or where and under which scope to continue.
+ */
+async function startUpload(
+  ctx: RegistryContext,
+  repo: RepositoryRef,
+  digest: Digest,
+  signal: AbortSignal | undefined,
+): Promise<"exists" | { origin: string; scope: string; subject: string; location: string }> {
+  const origin = pushOrigin(ctx, repo.registry);
+  const scope = repositoryScope(repo.repository, ["pull", "push"]);
+  const subject = `push of blob ${digest} to ${repo.registry}/${repo.repository}`;
+  const head = await ctx.send({
+    method: "HEAD",
+    url: new URL(`/v2/${repo.repository}/blobs/${digest}`, origin),
+    headers: {},
+    scope,
+    signal,
+  });
+  await head.dump();
+  if (head.status === 200) return "exists";
+  const start = await ctx.send({
+    method: "POST",
+    url: new URL(`/v2/${repo.repository}/blobs/uploads/`, origin),
+    headers: { "content-length": "0" },
+    scope,
+    signal,
+    redirect: "manual",
+  });
+  if (start.status !== 202) throw await responseError(start, subject);
+  await start.dump();
+  const location = header(start, "location");
+  if (!location)
+    throw new RegistryError(`${subject}: upload started without a Location`, { status: 202 });
+  return { origin, scope, subject, location };
 }
