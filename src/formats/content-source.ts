@@ -17,7 +17,7 @@ export interface ContentSource {
   /** How the blob is read (batch budget, requests ahead, signal). */
   readonly reading: ReadAheadOptions;
   /** A regular file's content; a wrong byte fails (digest, size) before the stream ends. */
-  file(file: FileRef): Promise<AsyncIterable<Buffer>>;
+  file(file: FileRef): Promise<AsyncIterable<Buffer> | Iterable<Buffer>>;
   /** Whether `chunk` can be had without reading the blob (eStargz members may then be skipped). */
   holds(file: FileRef, chunk: ChunkRef): boolean;
   /** The bytes of a chunk `holds` said yes to (exactly chunk.size bytes). */

@@ -9,8 +9,14 @@ import type { EstargzLayer } from "./estargz/reader.js";
 import { rebuildFromMembers } from "./estargz/rebuild.js";
 import type { EstargzZstdLayer } from "./estargz/zstd-flavour.js";
 import type { ZstdChunkedLayer } from "./zstdchunked/reader.js";
-import { authenticatedTarSplit, rebuildFromTarSplit } from "./zstdchunked/rebuild.js";
+import {
+  authenticatedTarSplit,
+  type RebuildOptions,
+  rebuildFromTarSplit,
+} from "./zstdchunked/rebuild.js";
 import { rebuildFromFrames } from "./zstdchunked/rebuild-frames.js";
+
+export type { RebuildOptions };
 
 export type RebuildStrategy =
   /** zstd:chunked with an authenticated tar-split: segments verbatim, files filled in. */
@@ -29,10 +35,14 @@ export function strategyFor(
 }
 
 /** The layer tar, byte for byte; its sha256 must be the config's diff_id. */
-export function rebuild(strategy: RebuildStrategy, source: ContentSource): AsyncGenerator<Buffer> {
+export function rebuild(
+  strategy: RebuildStrategy,
+  source: ContentSource,
+  options: RebuildOptions = {},
+): AsyncGenerator<Buffer> {
   switch (strategy.kind) {
     case "tar-split":
-      return rebuildFromTarSplit(strategy.layer, strategy.tarSplit, source);
+      return rebuildFromTarSplit(strategy.layer, strategy.tarSplit, source, options);
     case "frames":
       return rebuildFromFrames(strategy.layer, source);
     case "members":

@@ -58,7 +58,9 @@ export class StoreFirstContent implements ContentSource {
     this.blob = blob;
     this.reading = opts.reading;
     this.indexOf = new Map(layer.files.map((f, i) => [f, i]));
-    this.writer = new ObjectWriter(store);
+    // Staged: the fetched files become durable together (one barrier in finish), not by an
+    // fsync each, which left the rebuild waiting on the disk.
+    this.writer = new ObjectWriter(store, { staged: true });
     this.pending = plan ? duplicateReferences(plan) : new Map();
     this.remote = plan ? this.decodedChunks(plan, opts) : emptyChunks();
   }
@@ -77,15 +79,16 @@ export class StoreFirstContent implements ContentSource {
     return this.store.readRange(file.digest, chunk.fileOffset, chunk.size);
   }
 
-  async file(file: FileRef): Promise<AsyncIterable<Buffer>> {
+  async file(file: FileRef): Promise<AsyncIterable<Buffer> | Iterable<Buffer>> {
     const i = this.indexOf.get(file);
     const fp = i === undefined ? undefined : this.plan?.files[i];
     if (i === undefined || fp === undefined || fp.source !== "chunks" || i < this.cursor) {
-      // In the store already, a duplicate of an earlier file, or written by this pull: make sure
-      // what this pull writes in the background is durable before reading it back.
+      // A duplicate of an earlier file, or written by this pull: its object must be committed
+      // (staged writes become visible at the barrier) before it is read back. A file that was
+      // in the store before the pull is read at once.
       if (fp?.source === "duplicate") await this.writeUpTo(fp.duplicateOf! + 1);
-      await this.writer.drain();
-      return this.store.openObject(file.digest);
+      if (fp?.source === "duplicate" || fp?.source === "chunks") await this.writer.drain();
+      return this.store.openObject(file.digest, file.size);
     }
     await this.writeUpTo(i);
     this.cursor = i + 1;

@@ -230,7 +230,8 @@ async function rebuildAndVerify(
   });
   const { strategy } = proof;
   // Only a tar rebuilt from its frames can lack the trailing padding a legacy writer cut.
-  const r = await verifyTar(rebuild(strategy, content), job.diffId, job.desc.digest, {
+  const tar = rebuild(strategy, content, { diffIdFollows: true });
+  const r = await verifyTar(tar, job.diffId, job.desc.digest, {
     describe: strategy.kind !== "tar-split",
     padding: strategy.kind === "frames",
   });

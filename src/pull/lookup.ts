@@ -1,11 +1,12 @@
-/** Gathers, before planning, which of a layer's files and chunks the store already holds. */
-import pLimit from "p-limit";
+/**
+ * Gathers, before planning, which of a layer's files and chunks the store already holds. One at
+ * a time: each check is a synchronous stat or readlink (store/objects.ts), so concurrency would
+ * only add scheduling; only a check that must re-hash an object waits on the disk.
+ */
 import type { Digest } from "../digest.js";
 import type { FileRef } from "../formats/layer-index.js";
 import type { Store } from "../store/store.js";
 import { lookupDigest } from "./plan.js";
-
-const LOOKUP_CONCURRENCY = 32;
 
 export interface StoreHits {
   haveFile: Set<Digest>;
@@ -13,7 +14,6 @@ export interface StoreHits {
 }
 
 export async function lookupStore(files: readonly FileRef[], store: Store): Promise<StoreHits> {
-  const limit = pLimit(LOOKUP_CONCURRENCY);
   const haveFile = new Set<Digest>();
   const haveChunk = new Set<Digest>();
   const fileDigests = new Map(files.map((f) => [f.digest, f.size]));
@@ -25,17 +25,7 @@ export async function lookupStore(files: readonly FileRef[], store: Store): Prom
       if (d && !fileDigests.has(d)) chunkDigests.add(d);
     }
   }
-  await Promise.all([
-    ...[...fileDigests].map(([d, size]) =>
-      limit(async () => {
-        if (await store.hasObject(d, size)) haveFile.add(d);
-      }),
-    ),
-    ...[...chunkDigests].map((d) =>
-      limit(async () => {
-        if (await store.hasChunk(d)) haveChunk.add(d);
-      }),
-    ),
-  ]);
+  for (const [d, size] of fileDigests) if (await store.hasObject(d, size)) haveFile.add(d);
+  for (const d of chunkDigests) if (await store.hasChunk(d)) haveChunk.add(d);
   return { haveFile, haveChunk };
 }

@@ -10,6 +10,7 @@
  * pointer that fails is deleted. A lost pointer costs a re-fetch, never a wrong byte, which is
  * why pointers are not fsync'd.
  */
+import { readlinkSync } from "node:fs";
 import { mkdir, readlink, symlink, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { algorithmOf, type Digest, digestOf, hexOf, parseDigest } from "../digest.js";
@@ -129,10 +130,13 @@ export async function findChunk(
   return whole && digestOf(whole, algorithmOf(d)) === d ? whole : undefined;
 }
 
-/** The pointer's text; "" when the name is something else than a symlink; undefined if absent. */
+/**
+ * The pointer's text; "" when the name is something else than a symlink; undefined if absent.
+ * Synchronous like the object check (objects.ts): planning reads one per multi-chunk file.
+ */
 async function pointerText(path: string): Promise<string | undefined> {
   try {
-    return await readlink(path);
+    return readlinkSync(path);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "ENOENT" ? undefined : "";
   }

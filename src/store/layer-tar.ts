@@ -2,9 +2,9 @@
  * A layer's exact tar from its tar-split and the store's file objects, as a stream (the tar-split
  * rebuild strategy, formats/tarsplit/rebuild.ts, over the store): every file is looked up by its
  * cleaned name (c/storage's CleanAbsPath: Go's path.Clean of "/" + name), and
- * every size and CRC-64 is checked by the tar-split assembler; each object is re-hashed as it is
- * read (store.openObject). The pull engine hashes the tar against the diff_id; `layerTar` does
- * the same for a stored layer.
+ * every size is checked by the tar-split assembler; each object is re-hashed as it is read
+ * (store.openObject), and the whole tar against the diff_id (which makes the tar-split's
+ * per-file CRC-64 redundant, so it is not computed). The pull engine does the same.
  */
 import { readFile } from "node:fs/promises";
 import { createHasher, type Digest } from "../digest.js";
@@ -31,7 +31,10 @@ export function tarFromStore(
   store: Store,
 ): AsyncGenerator<Buffer> {
   const list = files instanceof Map ? [...files.values()] : files;
-  return tarFromTarSplit(tarSplit, list, (file) => store.openObject(file.digest));
+  // The caller checks the diff_id (see above): no per-file CRC-64 needed.
+  return tarFromTarSplit(tarSplit, list, (file) => store.openObject(file.digest, file.size), {
+    crc: false,
+  });
 }
 
 /**

@@ -6,7 +6,7 @@
  * keep it in `toc.json` (and the record's `toc` key); both are still read.
  */
 import { readdir, readFile, rm, stat, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { type Digest, parseDigest } from "../digest.js";
 import { FormatError, NotInStoreError, UnsupportedError } from "../errors.js";
 import { commitTemp, discardTemp, fsyncDir, type TempFile, writeTemp } from "./atomic.js";
@@ -27,19 +27,21 @@ export async function putLayer(
   input: LayerRecordInput,
   files: Bytes,
   tarSplit: Bytes,
+  /**
+   * Object directories holding renames that are not durable yet (objects this process wrote
+   * without a barrier): synced here, so the record never references an object a crash can lose.
+   * Every other object was made durable by its writer before that writer's own record.
+   */
+  dirtyDirs: Iterable<string> = [],
 ): Promise<LayerRecord> {
   const diffId = parseDigest(input.diffId, "layer diffId");
   const objects = input.objects.map((d) => parseDigest(d, `layer ${diffId} object`));
-  // The record must never reference an object that is not durable yet.
-  const objectDirs = new Set<string>();
   for (const d of new Set(objects)) {
-    const path = layout.object(d);
-    if ((await checkObject(path, d)).state !== "ok") {
+    if ((await checkObject(layout.object(d), d)).state !== "ok") {
       throw new NotInStoreError(`layer ${diffId}: object ${d} is not in the store`);
     }
-    objectDirs.add(dirname(path));
   }
-  for (const dir of objectDirs) await fsyncDir(dir);
+  for (const dir of dirtyDirs) await fsyncDir(dir);
 
   const dir = layout.layerDir(diffId);
   // A re-put first withdraws the old record, so record and files never disagree after a crash.

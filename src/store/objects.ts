@@ -8,9 +8,18 @@
  * Readers additionally hash while streaming (see `verifiedObject`), so damage that kept the stamp
  * (bit rot, a restored mtime) is caught before the last byte reaches the consumer.
  */
-import { constants } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  type Stats,
+  unlinkSync,
+} from "node:fs";
 import { lstat, open, unlink, utimes } from "node:fs/promises";
-import { algorithmOf, createHasher, type Digest, parseDigest } from "../digest.js";
+import { algorithmOf, createHasher, type Digest, digestOf, parseDigest } from "../digest.js";
 import { NotInStoreError } from "../errors.js";
 
 /** The integrity stamp: every object's mtime, in seconds (2001-09-09T01:46:40Z). */
@@ -31,6 +40,13 @@ export function objectTempOptions(expected: Digest | undefined, fsync: boolean) 
   } as const;
 }
 const READ_PIECE = 1 << 20;
+/**
+ * Objects up to this size are read whole with synchronous calls. Store objects are mostly small
+ * files in the page cache: open, fstat, one read and close take microseconds on the calling
+ * thread, while each asynchronous call is a thread-pool round trip costing tens (and a 1 MiB
+ * read buffer per object kept the garbage collector busy). An update pull reads thousands.
+ */
+export const WHOLE_READ_MAX = 1 << 20;
 
 export type ObjectState = "ok" | "missing" | "damaged";
 
@@ -46,7 +62,14 @@ export interface ObjectCheck {
  * reported, so the caller treats it as a miss.
  */
 export async function checkObject(path: string, d: Digest, size?: number): Promise<ObjectCheck> {
-  const st = await lstat(path).catch(() => undefined);
+  // Synchronous on purpose: an lstat hits the inode cache (see WHOLE_READ_MAX); planning a layer
+  // checks every one of its files.
+  let st: Stats | undefined;
+  try {
+    st = lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    st = undefined;
+  }
   if (!st) return { state: "missing", size: 0 };
   let good = st.isFile() && (size === undefined || st.size === size);
   if (good && st.mtimeMs !== STAMP_MS) {
@@ -82,7 +105,13 @@ export async function hashFile(path: string, d: Digest): Promise<Digest> {
  * NotInStoreError raised (a miss: a re-pull brings it back). A missing object (or a symlink in its
  * place) raises NotInStoreError when opened.
  */
-export async function openVerified(path: string, d: Digest): Promise<AsyncGenerator<Buffer>> {
+export async function openVerified(
+  path: string,
+  d: Digest,
+  size?: number,
+): Promise<AsyncIterable<Buffer> | Iterable<Buffer>> {
+  const whole = readWholeVerified(path, d, size);
+  if (whole) return whole;
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -94,6 +123,58 @@ export async function openVerified(path: string, d: Digest): Promise<AsyncGenera
     throw err;
   }
   return readVerified(fh, path, d);
+}
+
+/**
+ * A small object read whole and hashed, synchronously (see WHOLE_READ_MAX); undefined when the
+ * object is larger (the caller streams it). Raises NotInStoreError like openVerified. With the
+ * expected `size` it costs three system calls: open, one read of size + 1 bytes (a regular file
+ * reads short only at its end, so a short read proves the length) and close.
+ */
+function readWholeVerified(path: string, d: Digest, size?: number): Buffer[] | undefined {
+  if (size !== undefined && size > WHOLE_READ_MAX) return undefined;
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO planted in the store must not hang the open (it then fails the hash).
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ELOOP") {
+      throw new NotInStoreError(`object ${d} is not in the store`);
+    }
+    throw err;
+  }
+  let data: Buffer;
+  let ino = -1;
+  try {
+    let want = size;
+    if (want === undefined) {
+      want = fstatSync(fd).size;
+      if (want > WHOLE_READ_MAX) return undefined;
+    }
+    // One byte more than expected: an object that grew is damaged, not cut short.
+    data = Buffer.allocUnsafe(want + 1);
+    let got = readSync(fd, data, 0, data.length, null);
+    // Short of `want` is the end only when a further read says so (some filesystems read short).
+    while (got < want) {
+      const n = readSync(fd, data, got, data.length - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    data = data.subarray(0, got);
+    if (got !== want || digestOf(data, algorithmOf(d)) !== d) ino = fstatSync(fd).ino;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EAGAIN")
+      ino = 0; // not a regular file
+    else throw err;
+  } finally {
+    closeSync(fd);
+  }
+  if (ino >= 0) {
+    if (ino > 0) removeIfSameSync(path, ino);
+    throw new NotInStoreError(`object ${d} was damaged in the store (removed; pull again)`);
+  }
+  return data!.length > 0 ? [data!] : [];
 }
 
 async function* readVerified(
@@ -121,6 +202,14 @@ async function* readVerified(
     if (held) yield held;
   } finally {
     await fh.close();
+  }
+}
+
+function removeIfSameSync(path: string, ino: number): void {
+  try {
+    if (lstatSync(path, { throwIfNoEntry: false })?.ino === ino) unlinkSync(path);
+  } catch {
+    // best effort: a read-only store keeps it; the next check finds it again
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { constants } from "node:fs";
 import { link, lstat, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { type Digest, parseDigest } from "../digest.js";
 import {
   DigestMismatchError,
@@ -119,6 +119,8 @@ async function readVersion(layout: StoreLayout, create: boolean): Promise<string
 export class Store {
   /** Objects this process wrote with `sync: false`: putLayer makes them durable first. */
   private readonly unsynced = new Set<Digest>();
+  /** Object directories with renames of this process not yet made durable (see putLayer). */
+  private readonly dirtyDirs = new Set<string>();
 
   constructor(
     readonly layout: StoreLayout,
@@ -145,8 +147,8 @@ export class Store {
    * The object's bytes, re-hashed as they are read (the last piece is held back until the
    * digest matches). NotInStoreError when it is missing or turns out damaged (it is then removed).
    */
-  async openObject(d: Digest): Promise<AsyncIterable<Buffer>> {
-    return openVerified(this.objectPath(d), d);
+  async openObject(d: Digest, size?: number): Promise<AsyncIterable<Buffer> | Iterable<Buffer>> {
+    return openVerified(this.objectPath(d), d, size);
   }
 
   /** Exactly `length` bytes at `offset` of an object; FormatError if the object is shorter. */
@@ -196,7 +198,9 @@ export class Store {
       if (expected && temp.digest !== expected) {
         throw new DigestMismatchError("object written to the store", expected, temp.digest);
       }
-      await commitTemp(temp.path, this.layout.object(temp.digest));
+      const path = this.layout.object(temp.digest);
+      await commitTemp(temp.path, path);
+      this.dirtyDirs.add(dirname(path));
       if (!sync) this.unsynced.add(temp.digest);
     } finally {
       await discardTemp(temp.path);
@@ -276,7 +280,10 @@ export class Store {
     for (const d of new Set(record.objects)) {
       if (this.unsynced.delete(d)) await fsyncFile(this.objectPath(d));
     }
-    return putLayer(this.layout, record, index, tarSplit);
+    const dirs = [...this.dirtyDirs];
+    const stored = await putLayer(this.layout, record, index, tarSplit, dirs);
+    for (const dir of dirs) this.dirtyDirs.delete(dir);
+    return stored;
   }
 
   async getLayer(diffId: Digest): Promise<StoredLayer | undefined> {

@@ -13,7 +13,7 @@ async function* pieces(data: Buffer, size: number, failAt?: number): AsyncGenera
   }
 }
 
-async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+async function collect(stream: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const p of stream) parts.push(p);
   return Buffer.concat(parts);

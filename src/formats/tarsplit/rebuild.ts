@@ -6,7 +6,7 @@
 import { FormatError } from "../../errors.js";
 import type { FileRef } from "../layer-index.js";
 import { goCleanPath } from "../tar/path.js";
-import { assembleTar } from "./assemble.js";
+import { type AssembleOptions, assembleTar, type FileGetter } from "./assemble.js";
 import { readTarSplit } from "./reader.js";
 
 /** c/storage's CleanAbsPath: Go's path.Clean of "/" + name. */
@@ -18,10 +18,11 @@ export type NamedFile = Pick<FileRef, "name" | "size" | "digest">;
 export function tarFromTarSplit<F extends NamedFile>(
   tarSplit: Buffer,
   files: readonly F[],
-  open: (file: F) => Promise<AsyncIterable<Uint8Array>>,
+  open: (file: F) => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>,
+  options: AssembleOptions = {},
 ): AsyncGenerator<Buffer> {
   const byPath = new Map(files.map((f) => [cleanName(f.name), f]));
-  const getFile = async (name: string, size: number): Promise<AsyncIterable<Uint8Array>> => {
+  const getFile: FileGetter = async (name, size) => {
     const file = byPath.get(cleanName(name));
     if (file === undefined) {
       throw new FormatError(
@@ -33,7 +34,7 @@ export function tarFromTarSplit<F extends NamedFile>(
     }
     return open(file);
   };
-  return assembleTar(readTarSplit(once(tarSplit)), getFile);
+  return assembleTar(readTarSplit(once(tarSplit)), getFile, options);
 }
 
 async function* once(buf: Buffer): AsyncGenerator<Uint8Array> {

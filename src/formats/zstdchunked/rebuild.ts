@@ -9,13 +9,24 @@ import type { RangeSource } from "../layer-index.js";
 import { tarFromTarSplit } from "../tarsplit/rebuild.js";
 import type { ZstdChunkedLayer } from "./reader.js";
 
+export interface RebuildOptions {
+  /**
+   * The caller hashes the rebuilt tar against the diff_id: checks that digest makes redundant
+   * (the tar-split's per-file CRC-64) are skipped.
+   */
+  diffIdFollows?: boolean;
+}
+
 /** The layer tar from its tar-split and each file's content from `source`. */
 export function rebuildFromTarSplit(
   layer: ZstdChunkedLayer,
   tarSplit: Buffer,
   source: ContentSource,
+  options: RebuildOptions = {},
 ): AsyncGenerator<Buffer> {
-  return tarFromTarSplit(tarSplit, layer.files, (file) => source.file(file));
+  return tarFromTarSplit(tarSplit, layer.files, (file) => source.file(file), {
+    crc: !options.diffIdFollows,
+  });
 }
 
 /** The authenticated tar-split, if the layer has one (TOC-bound, or the legacy annotation). */
