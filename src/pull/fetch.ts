@@ -14,6 +14,7 @@ import { type ContentSource, DECODE_AHEAD_BYTES, zeroPieces } from "../formats/c
 import type { ChunkedLayer, ChunkRef, FileRef, RangeSource } from "../formats/layer-index.js";
 import { orderedWithin } from "../formats/ordered-map.js";
 import { type ReadAheadOptions, readBatches } from "../formats/read-ahead.js";
+import type { ObjectReadAhead } from "../store/object-read-ahead.js";
 import type { Store } from "../store/store.js";
 import { batchRanges } from "./batches.js";
 import { inContext } from "./errors.js";
@@ -46,6 +47,9 @@ export class StoreFirstContent implements ContentSource {
   private readonly kept = new Map<string, Buffer>();
   /** plan.files before this index have been written (or were never needed). */
   private cursor = 0;
+  /** The small files the store holds, read ahead in plan order; their index in that order. */
+  private readonly ahead: ObjectReadAhead | undefined;
+  private readonly aheadIndex = new Map<FileRef, number>();
 
   constructor(
     private readonly layer: ChunkedLayer,
@@ -63,6 +67,11 @@ export class StoreFirstContent implements ContentSource {
     this.writer = new ObjectWriter(store, { staged: true });
     this.pending = plan ? duplicateReferences(plan) : new Map();
     this.remote = plan ? this.decodedChunks(plan, opts) : emptyChunks();
+    const held = (plan?.files ?? []).filter(
+      (fp) => fp.source === "store" && fp.file.size > 0 && fp.file.size <= store.wholeReadMax,
+    );
+    for (const [n, fp] of held.entries()) this.aheadIndex.set(fp.file, n);
+    this.ahead = held.length > 0 ? store.readAhead(held.map((fp) => fp.file)) : undefined;
   }
 
   holds(file: FileRef, chunk: ChunkRef): boolean {
@@ -88,6 +97,8 @@ export class StoreFirstContent implements ContentSource {
       // in the store before the pull is read at once.
       if (fp?.source === "duplicate") await this.writeUpTo(fp.duplicateOf! + 1);
       if (fp?.source === "duplicate" || fp?.source === "chunks") await this.writer.drain();
+      const n = this.aheadIndex.get(file);
+      if (this.ahead && n !== undefined) return this.ahead.take(n);
       return this.store.openObject(file.digest, file.size);
     }
     await this.writeUpTo(i);

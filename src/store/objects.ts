@@ -131,7 +131,7 @@ export async function openVerified(
  * expected `size` it costs three system calls: open, one read of size + 1 bytes (a regular file
  * reads short only at its end, so a short read proves the length) and close.
  */
-function readWholeVerified(path: string, d: Digest, size?: number): Buffer[] | undefined {
+export function readWholeVerified(path: string, d: Digest, size?: number): Buffer[] | undefined {
   if (size !== undefined && size > WHOLE_READ_MAX) return undefined;
   let fd: number;
   try {

@@ -26,7 +26,8 @@ import { storedLayerTar } from "./layer-tar.js";
 import { type Bytes, getLayer, listLayers, putLayer, removeLayer, walkLayers } from "./layers.js";
 import { defaultStoreDir, STORE_VERSION, StoreLayout } from "./layout.js";
 import { acquirePull, DEFAULT_TIMINGS, type LockTimings, livePullMarkers } from "./locks.js";
-import { checkObject, objectTempOptions, openVerified } from "./objects.js";
+import { ObjectReadAhead } from "./object-read-ahead.js";
+import { checkObject, objectTempOptions, openVerified, WHOLE_READ_MAX } from "./objects.js";
 import { type BarrierKind, StagedObjects } from "./staged.js";
 import type {
   ChunkPointer,
@@ -150,6 +151,19 @@ export class Store {
   async openObject(d: Digest, size?: number): Promise<AsyncIterable<Buffer> | Iterable<Buffer>> {
     return openVerified(this.objectPath(d), d, size);
   }
+
+  /**
+   * Small objects (up to `wholeReadMax` bytes), to be taken in this order, each verified when
+   * taken: read ahead on the thread pool (object-read-ahead.ts).
+   */
+  readAhead(objects: ReadonlyArray<{ digest: Digest; size: number }>): ObjectReadAhead {
+    return new ObjectReadAhead(
+      objects.map((o) => ({ digest: o.digest, size: o.size, path: this.objectPath(o.digest) })),
+    );
+  }
+
+  /** The largest object `readAhead` takes. */
+  readonly wholeReadMax = WHOLE_READ_MAX;
 
   /** Exactly `length` bytes at `offset` of an object; FormatError if the object is shorter. */
   async readRange(d: Digest, offset: number, length: number): Promise<Buffer> {
