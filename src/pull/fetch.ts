@@ -28,6 +28,12 @@ export interface FetchOptions {
   maxRangeBytes: number;
   /** Compressed bytes of each batch of ranges, once it has arrived. */
   onBytes?: (bytes: number) => void;
+  /**
+   * The rebuilt tar is hashed against the diff_id: files the store held are then read without
+   * hashing each on its own (that digest proves them all). The caller must run the layer again
+   * with this off when the diff_id fails, so a damaged object is found, removed and fetched.
+   */
+  diffIdFollows?: boolean;
 }
 
 interface DecodedChunk extends ChunkLocation {
@@ -50,6 +56,7 @@ export class StoreFirstContent implements ContentSource {
   /** The small files the store holds, read ahead in plan order; their index in that order. */
   private readonly ahead: ObjectReadAhead | undefined;
   private readonly aheadIndex = new Map<FileRef, number>();
+  private readonly verifyHeld: boolean;
 
   constructor(
     private readonly layer: ChunkedLayer,
@@ -61,6 +68,7 @@ export class StoreFirstContent implements ContentSource {
   ) {
     this.blob = blob;
     this.reading = opts.reading;
+    this.verifyHeld = !opts.diffIdFollows;
     this.indexOf = new Map(layer.files.map((f, i) => [f, i]));
     // Staged: the fetched files become durable together (one barrier in finish), not by an
     // fsync each, which left the rebuild waiting on the disk.
@@ -98,8 +106,8 @@ export class StoreFirstContent implements ContentSource {
       if (fp?.source === "duplicate") await this.writeUpTo(fp.duplicateOf! + 1);
       if (fp?.source === "duplicate" || fp?.source === "chunks") await this.writer.drain();
       const n = this.aheadIndex.get(file);
-      if (this.ahead && n !== undefined) return this.ahead.take(n);
-      return this.store.openObject(file.digest, file.size);
+      if (this.ahead && n !== undefined) return this.ahead.take(n, this.verifyHeld);
+      return this.store.openObject(file.digest, file.size, { verify: this.verifyHeld });
     }
     await this.writeUpTo(i);
     this.cursor = i + 1;

@@ -30,7 +30,7 @@ import { memberPull } from "./layer-members.js";
 import { lookupStore } from "./lookup.js";
 import { type Plan, planLayer } from "./plan.js";
 import type { LayerFormat, LayerResult, VerifyPolicy } from "./types.js";
-import { verifyTar } from "./verify.js";
+import { TarDigestMismatchError, verifyTar } from "./verify.js";
 
 /** One layer; its failure names this layer (a new error of the same class, the original as cause). */
 export async function pullLayer(
@@ -133,6 +133,7 @@ async function chunkPull(
   layer: ChunkedLayer,
   proof: ChunkProof,
   source: RangeSource = job.ranges,
+  careful = false,
 ): Promise<LayerResult> {
   const { desc } = job;
   if (proof.verified === "diff-id" && proof.strategy.kind === "frames") {
@@ -158,6 +159,9 @@ async function chunkPull(
   const content = new StoreFirstContent(layer, plan, hits, source, ctx.store, {
     reading: { batchBytes: ctx.cfg.batchBytes, ahead: ctx.cfg.batchesAhead, signal: ctx.signal },
     maxRangeBytes: ctx.cfg.maxRangeBytes,
+    // Held files are proven by the diff_id, not hashed one by one, unless this is the careful
+    // second run after the diff_id failed (below).
+    diffIdFollows: proof.verified === "diff-id" && !careful,
     onBytes: (n) => {
       received += n;
       ctx.progress({
@@ -175,6 +179,17 @@ async function chunkPull(
     await content.finish();
   } catch (err) {
     await content.close();
+    if (err instanceof TarDigestMismatchError && !careful) {
+      // Something the store held may be damaged in a way its cheap check missed (bit rot under
+      // an intact stamp), or the layer is wrong. Hash every held file this time: a damaged one
+      // is removed and fetched again (NotInStoreError, pull.ts); a wrong layer fails again.
+      ctx.progress({
+        kind: "verify",
+        layer: desc.digest,
+        message: `${desc.digest}: ${err.message}; checking every file the store held`,
+      });
+      return chunkPull(ctx, job, layer, proof, source, true);
+    }
     if (err instanceof RangeIgnoredError) {
       if (takeWholeBody(plan, desc.size, ctx.cfg.batchBytes, proof)) {
         return fullLayer(ctx, job, {

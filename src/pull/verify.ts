@@ -16,6 +16,9 @@ import { PaddedTarHash } from "../formats/tar/padding.js";
 import { readTar } from "../formats/tar/reader.js";
 import { TarSplitBuilder } from "../formats/tarsplit/builder.js";
 
+/** The rebuilt tar does not hash to the diff_id (as opposed to a mismatch of one of its parts). */
+export class TarDigestMismatchError extends DigestMismatchError {}
+
 export interface VerifiedTar {
   size: number;
   /** Built on the way when asked for and the tar allows one. */
@@ -58,7 +61,7 @@ export async function verifyTar(
   const actual = hasher.digest();
   const padding = actual === expected || !opts.padding ? 0 : hasher.paddingFor(expected);
   if (padding === undefined || (padding === 0 && actual !== expected))
-    throw new DigestMismatchError(`rebuilt tar of ${subject}`, expected, actual);
+    throw new TarDigestMismatchError(`rebuilt tar of ${subject}`, expected, actual);
   const size = hasher.length + padding;
   const tarSplit = described ? finishTarSplit(described, padding) : undefined;
   return {

@@ -50,9 +50,10 @@ export class ObjectReadAhead {
 
   /**
    * The verified bytes of `objects[index]`. Indexes must not decrease: objects skipped over are
-   * dropped (read for nothing, which costs only time).
+   * dropped (read for nothing, which costs only time). With `verify` false the bytes are not
+   * hashed (a digest over them follows, see StoreFirstContent); only their length is checked.
    */
-  async take(index: number): Promise<Buffer[]> {
+  async take(index: number, verify = true): Promise<Buffer[]> {
     if (index < this.taken) throw new RangeError("objects are taken in order");
     for (; this.taken < index; this.taken++) this.drop(this.taken);
     // Not started yet (taken sooner than expected): read now, and start ahead past it.
@@ -63,7 +64,7 @@ export class ObjectReadAhead {
     this.taken = index + 1;
     this.fill();
     const data = await pending;
-    if (data && digestOf(data, algorithmOf(o.digest)) === o.digest) {
+    if (data && (!verify || digestOf(data, algorithmOf(o.digest)) === o.digest)) {
       return data.length > 0 ? [data] : [];
     }
     return readWholeVerified(o.path, o.digest, o.size) ?? [];

@@ -148,8 +148,12 @@ export class Store {
    * The object's bytes, re-hashed as they are read (the last piece is held back until the
    * digest matches). NotInStoreError when it is missing or turns out damaged (it is then removed).
    */
-  async openObject(d: Digest, size?: number): Promise<AsyncIterable<Buffer> | Iterable<Buffer>> {
-    return openVerified(this.objectPath(d), d, size);
+  async openObject(
+    d: Digest,
+    size?: number,
+    options: { verify?: boolean } = {},
+  ): Promise<AsyncIterable<Buffer> | Iterable<Buffer>> {
+    return openVerified(this.objectPath(d), d, size, options.verify ?? true);
   }
 
   /**

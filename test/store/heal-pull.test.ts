@@ -125,6 +125,12 @@ describe("pulls heal a damaged store", () => {
     });
     const app2 = images.v2.layers[1]!.diffId;
     assert.equal(r.layers[1]!.verified, "diff-id");
+    // Held files are first proven by the diff_id alone; its failure makes the pull hash each
+    // held file, which finds the damaged ones, removes them and plans again.
+    assert.ok(
+      progress.some((m) => m.includes("checking every file the store held")),
+      progress.join("\n"),
+    );
     assert.ok(
       progress.some((m) => m.includes("planning again")),
       progress.join("\n"),
