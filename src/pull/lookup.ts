@@ -17,15 +17,17 @@ export async function lookupStore(files: readonly FileRef[], store: Store): Prom
   const haveFile = new Set<Digest>();
   const haveChunk = new Set<Digest>();
   const fileDigests = new Map(files.map((f) => [f.digest, f.size]));
+  for (const [d, size] of fileDigests) if (await store.hasObject(d, size)) haveFile.add(d);
+  // Chunks matter only for files the store lacks (a held file is taken whole).
   const chunkDigests = new Set<Digest>();
   for (const f of files) {
-    if (f.chunks.length < 2) continue; // a single chunk is the whole file: the file lookup covers it
+    // A single chunk is the whole file: the file lookup covers it.
+    if (f.chunks.length < 2 || haveFile.has(f.digest)) continue;
     for (const c of f.chunks) {
       const d = c.zeros ? undefined : lookupDigest(f, c);
       if (d && !fileDigests.has(d)) chunkDigests.add(d);
     }
   }
-  for (const [d, size] of fileDigests) if (await store.hasObject(d, size)) haveFile.add(d);
   for (const d of chunkDigests) if (await store.hasChunk(d)) haveChunk.add(d);
   return { haveFile, haveChunk };
 }

@@ -10,8 +10,8 @@
  * pointer that fails is deleted. A lost pointer costs a re-fetch, never a wrong byte, which is
  * why pointers are not fsync'd.
  */
-import { readlinkSync } from "node:fs";
-import { mkdir, readlink, symlink, unlink } from "node:fs/promises";
+import { mkdirSync, readlinkSync, symlinkSync } from "node:fs";
+import { readlink, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { algorithmOf, type Digest, digestOf, hexOf, parseDigest } from "../digest.js";
 import { storeIoError } from "./io-errors.js";
@@ -42,7 +42,10 @@ export function decodePointer(text: string): ChunkPointer | undefined {
   }
 }
 
-/** Write a pointer unless one exists. Returns whether a new pointer was written. */
+/**
+ * Write a pointer unless one exists. Returns whether a new pointer was written. Synchronous
+ * calls, like the object check: a pull writes one per chunk of every new multi-chunk file.
+ */
 export async function putPointer(
   layout: StoreLayout,
   chunk: Digest,
@@ -52,16 +55,18 @@ export async function putPointer(
   const target = encodePointer(pointer);
   for (let attempt = 0; ; attempt++) {
     try {
-      await symlink(target, path);
+      symlinkSync(target, path);
       return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "EEXIST") return false;
       if (code !== "ENOENT" || attempt > 0)
         throw storeIoError(err, "writing a chunk pointer", path);
-      await mkdir(dirname(path), { recursive: true }).catch((e: unknown) => {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (e) {
         throw storeIoError(e, "creating", dirname(path));
-      });
+      }
     }
   }
 }
