@@ -19,7 +19,7 @@ import { TarSplitBuilder } from "../formats/tarsplit/builder.js";
 import { zstdDecompressStream } from "../formats/zstd-stream.js";
 import type { LayerCompression } from "../oci/media-types.js";
 import type { Store } from "../store/store.js";
-import { ChunkRecorder, recordChunks } from "./chunk-recorder.js";
+import { ChunkRecorder, recordChunks, TocChunks } from "./chunk-recorder.js";
 import { ObjectWriter, SMALL_FILE } from "./object-writer.js";
 
 export interface FullPullResult {
@@ -41,6 +41,11 @@ export interface IndexTarOptions {
    * whose writer cut them); one is accepted only when the padded tar hashes to the diff_id.
    */
   padding?: boolean;
+  /**
+   * The layer's files as its verified TOC lists them (a zstd:chunked or eStargz layer pulled
+   * whole): their chunks are taken from there, not from the chunker (chunk-recorder.ts TocChunks).
+   */
+  toc?: readonly FileRef[];
 }
 
 /** Decompressed bytes of a layer stream. */
@@ -119,18 +124,24 @@ export async function indexTar(
     }
   };
   const files: FileRef[] = [];
+  const toc = options.toc ? new TocChunks(options.toc) : undefined;
+
+  /** The next data piece of the current entry (`left` bytes of it still to come). */
+  async function nextData(left: number): Promise<Buffer> {
+    const next = await events.next();
+    if (next.done || next.value.type !== "data") {
+      throw new ChunkpullError("EFORMAT", `tar ended inside a file (${left} bytes missing)`);
+    }
+    feed(next.value);
+    return next.value.data;
+  }
 
   /** The payload of the current entry, pulled from the shared event iterator. */
   async function* payload(size: number): AsyncGenerator<Buffer> {
-    let left = size;
-    while (left > 0) {
-      const next = await events.next();
-      if (next.done || next.value.type !== "data") {
-        throw new ChunkpullError("EFORMAT", `tar ended inside a file (${left} bytes missing)`);
-      }
-      feed(next.value);
-      left -= next.value.data.length;
-      yield next.value.data;
+    for (let left = size; left > 0; ) {
+      const b = await nextData(left);
+      left -= b.length;
+      yield b;
     }
   }
 
@@ -146,12 +157,14 @@ export async function indexTar(
       if (ev.type !== "entry") continue;
       const h = ev.header;
       if ((h.typeflag !== "0" && h.typeflag !== "7") || h.size === 0) continue;
-      const recorder = new ChunkRecorder();
+      // Chunk boundaries from the layer's TOC where it lists this file, else the chunker's.
+      const listed = toc?.chunksOf(h.name, h.size);
+      const recorder = listed ? undefined : new ChunkRecorder();
       const file: FileRef = {
         name: h.name,
         size: h.size,
         digest: EMPTY_SHA256,
-        chunks: recorder.chunks,
+        chunks: listed ?? recorder!.chunks,
       };
       files.push(file);
       const stored = (digest: Digest) => {
@@ -160,17 +173,25 @@ export async function indexTar(
       };
       if (h.size <= SMALL_FILE) {
         const parts: Buffer[] = [];
-        for await (const b of payload(h.size)) {
-          recorder.push(b);
+        for (let left = h.size; left > 0; ) {
+          const b = await nextData(left);
+          recorder?.push(b);
           parts.push(b);
+          left -= b.length;
         }
-        recorder.finish();
-        // Hashed here so the writer can skip files the store already holds (then verified
-        // again by writeObject only when it does write).
-        const data = Buffer.concat(parts, h.size);
-        await writer.add(data, stored, digestOf(data));
+        recorder?.finish();
+        if (writer.probes) {
+          // Hashed here so the writer can skip files the store already holds (then verified
+          // again by the write only when it does write).
+          const data = Buffer.concat(parts, h.size);
+          await writer.add(data, stored, digestOf(data));
+        } else {
+          // Nothing to probe for: the pieces go straight to the temp file, hashed once there.
+          await writer.add(parts, stored);
+        }
       } else {
-        await writer.write(recordChunks(payload(h.size), recorder), stored);
+        const body = payload(h.size);
+        await writer.write(recorder ? recordChunks(body, recorder) : body, stored);
       }
     }
     await writer.drain();

@@ -77,10 +77,9 @@ async function pullOneLayer(ctx: LayerContext, job: LayerJob): Promise<LayerResu
   }
   const discovery = await discoverLayer(desc, job.ranges, ctx.cfg, ctx.signal);
   if (discovery.kind !== "full") {
-    const format =
-      discovery.kind === "toc" ? discovery.layer.format : discovery.strategy.layer.format;
+    const layer = discovery.kind === "toc" ? discovery.layer : discovery.strategy.layer;
     const chosen = await coldStreamReason(ctx.cfg, ctx.store, desc);
-    if (chosen) return fullLayer(ctx, job, { format, chosen });
+    if (chosen) return fullLayer(ctx, job, { format: layer.format, chosen, toc: layer.files });
   }
   switch (discovery.kind) {
     case "full":
