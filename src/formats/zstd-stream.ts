@@ -21,20 +21,27 @@ export const DEFAULT_MAX_FRAME_BYTES = 1 << 30;
 export const DEFAULT_MAX_FRAME_OUTPUT = 1 << 30;
 
 /** Compressed bytes per call to the binding (a run of frames); a larger frame goes alone. */
-const GROUP_BYTES = 1 << 20;
+const GROUP_BYTES = 512 << 10;
 /** The most output one run of frames may claim (by its headers). */
-const GROUP_OUTPUT = 8 << 20;
-const MIN_BUFFER = 1 << 20;
+const GROUP_OUTPUT = 4 << 20;
+const MIN_BUFFER = 4 << 20;
+const SPARE_BUFFERS = 2;
 
 /**
  * Bytes received but not yet handed out, contiguous, so headers are read in place and a run of
- * frames is one view. Bytes handed out are never written again: when the buffer must grow or
- * move, a new one is allocated (the binding may still be reading the old one on another thread).
+ * frames is one view. Bytes handed out are never written again while the binding may still read
+ * them on another thread: when the buffer is full the rest moves to another one, and a buffer is
+ * filled again only once every run cut from it was decoded (reusing a few buffers instead of
+ * allocating a fresh one per MiB spares the page faults of touching new memory).
  */
 class Pending {
-  buf = Buffer.alloc(0);
+  buf: Buffer = Buffer.alloc(0);
   start = 0;
   end = 0;
+  /** Runs being decoded per buffer. */
+  private readonly users = new Map<Buffer, number>();
+  /** Buffers no run needs any more, ready to be filled again. */
+  private readonly spare: Buffer[] = [];
 
   get length(): number {
     return this.end - this.start;
@@ -43,8 +50,9 @@ class Pending {
   push(b: Uint8Array): void {
     if (this.end + b.length > this.buf.length) {
       const keep = this.end - this.start;
-      const next = Buffer.allocUnsafe(Math.max(MIN_BUFFER, 2 * (keep + b.length)));
+      const next = this.fresh(keep + b.length);
       this.buf.copy(next, 0, this.start, this.end);
+      this.retire(this.buf);
       this.buf = next;
       this.start = 0;
       this.end = keep;
@@ -58,11 +66,40 @@ class Pending {
     return this.buf[this.start + at]!;
   }
 
-  /** The first `n` bytes as a view, consumed. */
-  take(n: number): Buffer {
-    const out = this.buf.subarray(this.start, this.start + n);
+  /** Drop the first `n` bytes (a skippable frame: nothing reads them). */
+  skip(n: number): void {
     this.start += n;
-    return out;
+  }
+
+  /** The first `n` bytes as a view, consumed, for a reader that calls `done` when finished. */
+  lend(n: number): { view: Buffer; done: () => void } {
+    const buf = this.buf;
+    const view = buf.subarray(this.start, this.start + n);
+    this.start += n;
+    this.users.set(buf, (this.users.get(buf) ?? 0) + 1);
+    return {
+      view,
+      done: () => {
+        const left = this.users.get(buf)! - 1;
+        if (left > 0) this.users.set(buf, left);
+        else {
+          this.users.delete(buf);
+          if (buf !== this.buf) this.retire(buf);
+        }
+      },
+    };
+  }
+
+  private fresh(need: number): Buffer {
+    const i = this.spare.findIndex((s) => s.length >= need);
+    if (i >= 0) return this.spare.splice(i, 1)[0]!;
+    return Buffer.allocUnsafe(Math.max(MIN_BUFFER, 2 * need));
+  }
+
+  /** `buf` is no longer filled: spare once no run needs it. */
+  private retire(buf: Buffer): void {
+    if (buf.length === 0 || this.users.has(buf)) return;
+    if (this.spare.length < SPARE_BUFFERS) this.spare.push(buf);
   }
 }
 
@@ -186,13 +223,13 @@ export async function* zstdDecompressStream(
   /** Hand the open run to the binding. */
   const closeRun = () => {
     if (runBytes === 0) return;
-    const run = data.take(runBytes);
+    const { view: run, done } = data.lend(runBytes);
     // A run of small frames claims at most groupOutput; a frame alone at most maxFrameOutput.
     // Bounded either way: a small frame of compressed blocks can claim gigabytes (a bomb), and
     // at most AHEAD_RUNS outputs are held at once.
     const out = zstdDecompress(run, runBound <= groupOutput ? groupOutput : maxFrameOutput);
     // Awaited in order below; this only keeps an abandoned one from being "unhandled".
-    out.catch(() => {});
+    out.then(done, done);
     ahead.push({ out, size: run.length });
     aheadBytes += run.length;
     runBytes = 0;
@@ -216,7 +253,7 @@ export async function* zstdDecompressStream(
         if (data.length - runBytes < end) break;
         if (scanner.skippable) {
           closeRun();
-          data.take(end);
+          data.skip(end);
           scanner.reset(0);
           continue;
         }

@@ -54,8 +54,9 @@ describe("zstdDecompressStream", () => {
   });
 
   test("many small frames, decoded in runs, come out whole and in order", async () => {
-    // Enough frames for several runs (each run is at most 1 MiB of input), a skippable frame
-    // among them, and frames of every size class up to one larger than a run.
+    // Enough frames for several runs (each run is at most 512 KiB of input), a skippable frame
+    // among them, and frames of every size class up to one larger than a run; about 9 MB in all,
+    // so input buffers are filled, handed to the decoder and filled again.
     const parts: Buffer[] = [];
     const frames: Buffer[] = [];
     for (let i = 0; i < 400; i++) {
@@ -64,7 +65,7 @@ describe("zstdDecompressStream", () => {
           ? randomBytes(1_200_000)
           : i % 3
             ? textContent(100 + i * 37, i)
-            : randomBytes(20_000);
+            : randomBytes(60_000);
       parts.push(data);
       frames.push(await zstdCompress(data, 1));
       if (i === 200) frames.push(skippableFrame(Buffer.from("in the middle")));
