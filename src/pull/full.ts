@@ -45,7 +45,17 @@ export interface IndexTarOptions {
    * The layer's files as its verified TOC lists them (a zstd:chunked or eStargz layer pulled
    * whole): their chunks are taken from there, not from the chunker (chunk-recorder.ts TocChunks).
    */
-  toc?: readonly FileRef[];
+  toc?: readonly FileRef[] | Promise<TocOutcome>;
+}
+
+/**
+ * The TOC's files from discovery running alongside the stream (pull/cold.ts), or the error it
+ * failed with (rethrown once the stream is done). Files that stream by before it arrives get
+ * their chunks from it afterwards; only a file it does not describe then has none recorded.
+ */
+export interface TocOutcome {
+  files?: readonly FileRef[];
+  error?: unknown;
 }
 
 /** Decompressed bytes of a layer stream. */
@@ -124,7 +134,18 @@ export async function indexTar(
     }
   };
   const files: FileRef[] = [];
-  const toc = options.toc ? new TocChunks(options.toc) : undefined;
+  let toc: TocChunks | undefined;
+  let tocLater: Promise<TocOutcome> | undefined;
+  let tocSettled = false;
+  /** Files that streamed by while the TOC was still on its way. */
+  const deferred: FileRef[] = [];
+  if (options.toc instanceof Promise) {
+    tocLater = options.toc.then((r) => {
+      tocSettled = true;
+      if (r.files) toc = new TocChunks(r.files);
+      return r;
+    });
+  } else if (options.toc) toc = new TocChunks(options.toc);
 
   /** The next data piece of the current entry (`left` bytes of it still to come). */
   async function nextData(left: number): Promise<Buffer> {
@@ -157,16 +178,19 @@ export async function indexTar(
       if (ev.type !== "entry") continue;
       const h = ev.header;
       if ((h.typeflag !== "0" && h.typeflag !== "7") || h.size === 0) continue;
-      // Chunk boundaries from the layer's TOC where it lists this file, else the chunker's.
+      // Chunk boundaries from the layer's TOC where it lists this file, else the chunker's;
+      // none yet while the TOC is on its way (taken from it at the end).
       const listed = toc?.chunksOf(h.name, h.size);
-      const recorder = listed ? undefined : new ChunkRecorder();
+      const waiting = !listed && tocLater !== undefined && !tocSettled;
+      const recorder = listed || waiting ? undefined : new ChunkRecorder();
       const file: FileRef = {
         name: h.name,
         size: h.size,
         digest: EMPTY_SHA256,
-        chunks: listed ?? recorder!.chunks,
+        chunks: listed ?? recorder?.chunks ?? [],
       };
       files.push(file);
+      if (waiting) deferred.push(file);
       const stored = (digest: Digest) => {
         file.digest = digest;
         return store.indexFile(file, digest);
@@ -193,6 +217,11 @@ export async function indexTar(
         const body = payload(h.size);
         await writer.write(recorder ? recordChunks(body, recorder) : body, stored);
       }
+    }
+    if (tocLater) {
+      const r = await tocLater;
+      if (r.error !== undefined) throw r.error;
+      for (const f of deferred) f.chunks = toc?.chunksOf(f.name, f.size) ?? [];
     }
     await writer.drain();
   } catch (err) {

@@ -3,7 +3,7 @@
 import type { FileRef } from "../formats/layer-index.js";
 import { layerCompression } from "../oci/media-types.js";
 import type { WholeBlobAnswer } from "../registry/errors.js";
-import { fullPull } from "./full.js";
+import { fullPull, type TocOutcome } from "./full.js";
 import { type LayerContext, type LayerJob, layerBase, recordIndexed } from "./layer-context.js";
 import type { LayerFormat, LayerResult } from "./types.js";
 
@@ -16,8 +16,11 @@ export interface FullPullReason {
   answer?: WholeBlobAnswer;
   /** Not a fallback: the full path chosen on purpose (a cold store, cold.ts); said as a plan. */
   chosen?: string;
-  /** The layer's files as its verified TOC lists them: their chunks need no chunker (full.ts). */
-  toc?: readonly FileRef[];
+  /**
+   * The layer's files as its verified TOC lists them: their chunks need no chunker (full.ts);
+   * or discovery still running alongside the stream (cold.ts).
+   */
+  toc?: readonly FileRef[] | Promise<TocOutcome>;
 }
 
 export async function fullLayer(
