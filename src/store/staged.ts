@@ -13,7 +13,7 @@
  * complete, verified, durable content; a crash before step 2 leaves temp files named after the
  * writer's pid, which gc removes.
  */
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { dirname } from "node:path";
 import { type Digest, parseDigest } from "../digest.js";
 import { DigestMismatchError } from "../errors.js";
@@ -41,10 +41,15 @@ async function each<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<v
   await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, items.length) }, worker));
 }
 
-/** syncfs(2) of the filesystem holding `path`, through coreutils' `sync -f`; false if unavailable. */
+/**
+ * syncfs(2) of the filesystem holding `path`, through coreutils' `sync -f`; false if unavailable.
+ * No pipes: the child's output is of no use, and setting them up is most of a spawn's cost.
+ */
 function syncFileSystem(path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile("sync", ["-f", path], { timeout: 120_000 }, (err) => resolve(!err));
+    const child = spawn("sync", ["-f", path], { stdio: "ignore", timeout: 120_000 });
+    child.on("error", () => resolve(false));
+    child.on("exit", (code) => resolve(code === 0));
   });
 }
 
