@@ -9,6 +9,12 @@ import { pipeline, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { ChunkpullError, FormatError } from "../errors.js";
 
+/**
+ * Output pieces of 256 KiB instead of zlib's 16 KiB: each piece is a thread-pool round trip and
+ * a buffer for the consumer, and a layer is tens of megabytes.
+ */
+const OUTPUT_PIECE = 256 << 10;
+
 /** A zlib failure as an EFORMAT naming `what`; anything else unchanged. */
 export function wrapZlibError(err: unknown, what: string, atByte?: number): unknown {
   if (err instanceof ChunkpullError) return err;
@@ -36,7 +42,11 @@ export async function* gunzipStream(
     }
   }
   // pipeline (not pipe): an error of the source reaches the consumer.
-  const out = pipeline(Readable.from(counted()), createGunzip(), () => {});
+  const out = pipeline(
+    Readable.from(counted()),
+    createGunzip({ chunkSize: OUTPUT_PIECE }),
+    () => {},
+  );
   try {
     for await (const piece of out) yield piece as Buffer;
   } catch (err) {

@@ -19,7 +19,7 @@ import { TarSplitBuilder } from "../formats/tarsplit/builder.js";
 import { zstdDecompressStream } from "../formats/zstd-stream.js";
 import type { LayerCompression } from "../oci/media-types.js";
 import type { Store } from "../store/store.js";
-import { ChunkRecorder, recordChunks } from "./chunk-recorder.js";
+import { ChunkRecorder, recordChunks, TocChunks } from "./chunk-recorder.js";
 import { ObjectWriter, SMALL_FILE } from "./object-writer.js";
 
 export interface FullPullResult {
@@ -41,6 +41,21 @@ export interface IndexTarOptions {
    * whose writer cut them); one is accepted only when the padded tar hashes to the diff_id.
    */
   padding?: boolean;
+  /**
+   * The layer's files as its verified TOC lists them (a zstd:chunked or eStargz layer pulled
+   * whole): their chunks are taken from there, not from the chunker (chunk-recorder.ts TocChunks).
+   */
+  toc?: readonly FileRef[] | Promise<TocOutcome>;
+}
+
+/**
+ * The TOC's files from discovery running alongside the stream (pull/cold.ts), or the error it
+ * failed with (rethrown once the stream is done). Files that stream by before it arrives get
+ * their chunks from it afterwards; only a file it does not describe then has none recorded.
+ */
+export interface TocOutcome {
+  files?: readonly FileRef[];
+  error?: unknown;
 }
 
 /** Decompressed bytes of a layer stream. */
@@ -119,18 +134,35 @@ export async function indexTar(
     }
   };
   const files: FileRef[] = [];
+  let toc: TocChunks | undefined;
+  let tocLater: Promise<TocOutcome> | undefined;
+  let tocSettled = false;
+  /** Files that streamed by while the TOC was still on its way. */
+  const deferred: FileRef[] = [];
+  if (options.toc instanceof Promise) {
+    tocLater = options.toc.then((r) => {
+      tocSettled = true;
+      if (r.files) toc = new TocChunks(r.files);
+      return r;
+    });
+  } else if (options.toc) toc = new TocChunks(options.toc);
+
+  /** The next data piece of the current entry (`left` bytes of it still to come). */
+  async function nextData(left: number): Promise<Buffer> {
+    const next = await events.next();
+    if (next.done || next.value.type !== "data") {
+      throw new ChunkpullError("EFORMAT", `tar ended inside a file (${left} bytes missing)`);
+    }
+    feed(next.value);
+    return next.value.data;
+  }
 
   /** The payload of the current entry, pulled from the shared event iterator. */
   async function* payload(size: number): AsyncGenerator<Buffer> {
-    let left = size;
-    while (left > 0) {
-      const next = await events.next();
-      if (next.done || next.value.type !== "data") {
-        throw new ChunkpullError("EFORMAT", `tar ended inside a file (${left} bytes missing)`);
-      }
-      feed(next.value);
-      left -= next.value.data.length;
-      yield next.value.data;
+    for (let left = size; left > 0; ) {
+      const b = await nextData(left);
+      left -= b.length;
+      yield b;
     }
   }
 
@@ -146,32 +178,50 @@ export async function indexTar(
       if (ev.type !== "entry") continue;
       const h = ev.header;
       if ((h.typeflag !== "0" && h.typeflag !== "7") || h.size === 0) continue;
-      const recorder = new ChunkRecorder();
+      // Chunk boundaries from the layer's TOC where it lists this file, else the chunker's;
+      // none yet while the TOC is on its way (taken from it at the end).
+      const listed = toc?.chunksOf(h.name, h.size);
+      const waiting = !listed && tocLater !== undefined && !tocSettled;
+      const recorder = listed || waiting ? undefined : new ChunkRecorder();
       const file: FileRef = {
         name: h.name,
         size: h.size,
         digest: EMPTY_SHA256,
-        chunks: recorder.chunks,
+        chunks: listed ?? recorder?.chunks ?? [],
       };
       files.push(file);
+      if (waiting) deferred.push(file);
       const stored = (digest: Digest) => {
         file.digest = digest;
         return store.indexFile(file, digest);
       };
       if (h.size <= SMALL_FILE) {
         const parts: Buffer[] = [];
-        for await (const b of payload(h.size)) {
-          recorder.push(b);
+        for (let left = h.size; left > 0; ) {
+          const b = await nextData(left);
+          recorder?.push(b);
           parts.push(b);
+          left -= b.length;
         }
-        recorder.finish();
-        // Hashed here so the writer can skip files the store already holds (then verified
-        // again by writeObject only when it does write).
-        const data = Buffer.concat(parts, h.size);
-        await writer.add(data, stored, digestOf(data));
+        recorder?.finish();
+        if (writer.probes) {
+          // Hashed here so the writer can skip files the store already holds (then verified
+          // again by the write only when it does write).
+          const data = Buffer.concat(parts, h.size);
+          await writer.add(data, stored, digestOf(data));
+        } else {
+          // Nothing to probe for: the pieces go straight to the temp file, hashed once there.
+          await writer.add(parts, stored);
+        }
       } else {
-        await writer.write(recordChunks(payload(h.size), recorder), stored);
+        const body = payload(h.size);
+        await writer.write(recorder ? recordChunks(body, recorder) : body, stored);
       }
+    }
+    if (tocLater) {
+      const r = await tocLater;
+      if (r.error !== undefined) throw r.error;
+      for (const f of deferred) f.chunks = toc?.chunksOf(f.name, f.size) ?? [];
     }
     await writer.drain();
   } catch (err) {

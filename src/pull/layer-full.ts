@@ -1,8 +1,9 @@
 /** A layer pulled in full: stream, decompress, verify against the diff_id, index, record. */
 
+import type { FileRef } from "../formats/layer-index.js";
 import { layerCompression } from "../oci/media-types.js";
 import type { WholeBlobAnswer } from "../registry/errors.js";
-import { fullPull } from "./full.js";
+import { fullPull, type TocOutcome } from "./full.js";
 import { type LayerContext, type LayerJob, layerBase, recordIndexed } from "./layer-context.js";
 import type { LayerFormat, LayerResult } from "./types.js";
 
@@ -15,6 +16,11 @@ export interface FullPullReason {
   answer?: WholeBlobAnswer;
   /** Not a fallback: the full path chosen on purpose (a cold store, cold.ts); said as a plan. */
   chosen?: string;
+  /**
+   * The layer's files as its verified TOC lists them: their chunks need no chunker (full.ts);
+   * or discovery still running alongside the stream (cold.ts).
+   */
+  toc?: readonly FileRef[] | Promise<TocOutcome>;
 }
 
 export async function fullLayer(
@@ -52,6 +58,7 @@ export async function fullLayer(
   // A zstd:chunked blob from skopeo 1.9 decompresses to a tar without its trailing padding.
   const r = await fullPull(stream, compression, job.diffId, ctx.store, desc.digest, onBytes, {
     padding: format === "zstd:chunked",
+    ...(why.toc ? { toc: why.toc } : {}),
   });
   await recordIndexed(ctx, job, format, r);
   return {

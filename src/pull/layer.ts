@@ -4,7 +4,8 @@
  * rebuild strategy chosen by discovery's type; or a full pull (stream -> verify -> index ->
  * record). A Range-ignoring origin's whole-blob answer becomes the full pull when the layer needs
  * much of its blob; otherwise it is dropped unread and the few ranges are read from one body.
- * A large chunked layer into a store with no objects takes the full pull on purpose (cold.ts).
+ * A large chunked layer into a store with no objects takes the full pull on purpose (cold.ts),
+ * started before discovery when its annotations name its format.
  */
 import type { Digest } from "../digest.js";
 import { ChunkpullError } from "../errors.js";
@@ -12,7 +13,7 @@ import type { ChunkedLayer, RangeSource } from "../formats/layer-index.js";
 import { type RebuildStrategy, rebuild } from "../formats/rebuild.js";
 import type { Descriptor } from "../oci/types.js";
 import { RangeIgnoredError, RangeResponseError } from "../registry/errors.js";
-import { coldStreamReason } from "./cold.js";
+import { coldStreamReason, coldStreamStart, tocAlongside } from "./cold.js";
 import { FULL_PULL_SHARE } from "./config.js";
 import { discoverLayer } from "./discover.js";
 import { inContext, LayerStoppedError } from "./errors.js";
@@ -75,12 +76,16 @@ async function pullOneLayer(ctx: LayerContext, job: LayerJob): Promise<LayerResu
       verified: stored.record.verified,
     };
   }
+  const early = await coldStreamStart(ctx.cfg, ctx.store, desc);
+  if (early) {
+    const toc = tocAlongside(desc, job.ranges, ctx.cfg, ctx.signal);
+    return fullLayer(ctx, job, { format: early.format, chosen: early.reason, toc });
+  }
   const discovery = await discoverLayer(desc, job.ranges, ctx.cfg, ctx.signal);
   if (discovery.kind !== "full") {
-    const format =
-      discovery.kind === "toc" ? discovery.layer.format : discovery.strategy.layer.format;
+    const layer = discovery.kind === "toc" ? discovery.layer : discovery.strategy.layer;
     const chosen = await coldStreamReason(ctx.cfg, ctx.store, desc);
-    if (chosen) return fullLayer(ctx, job, { format, chosen });
+    if (chosen) return fullLayer(ctx, job, { format: layer.format, chosen, toc: layer.files });
   }
   switch (discovery.kind) {
     case "full":

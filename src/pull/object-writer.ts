@@ -39,7 +39,8 @@ export class ObjectWriter {
   private bytes = 0;
   private failure: unknown;
   private readonly staged: StagedObjects | undefined;
-  private readonly probe: boolean;
+  /** Whether the store is asked for each object first (then callers pass its digest). */
+  readonly probes: boolean;
   /** Staged objects whose callbacks wait for the barrier. */
   private readonly pending: Array<{ digest: Digest; onStored: OnStored }> = [];
 
@@ -48,26 +49,42 @@ export class ObjectWriter {
     options: ObjectWriterOptions = {},
   ) {
     this.staged = options.staged ? store.stageObjects() : undefined;
-    this.probe = options.probe ?? true;
+    this.probes = options.probe ?? true;
   }
 
-  /** Queue a write of `data` (verified against `expected` when given); waits for room. */
-  async add(data: Buffer, onStored: OnStored, expected?: Digest): Promise<void> {
+  /**
+   * Queue a write of `data` (one buffer, or pieces written in order; verified against `expected`
+   * when given); waits for room. Staged without probes (a cold store), it is written here and now
+   * with synchronous calls (store/staged.ts): nothing to overlap, so no queue.
+   */
+  async add(
+    data: Buffer | readonly Buffer[],
+    onStored: OnStored,
+    expected?: Digest,
+  ): Promise<void> {
+    this.check();
+    if (this.staged && !this.probes) {
+      const { digest } = this.staged.addSync(data, expected);
+      this.pending.push({ digest, onStored });
+      return;
+    }
+    const size = Buffer.isBuffer(data) ? data.length : data.reduce((n, b) => n + b.length, 0);
     while (
       this.inflight.size >= WRITE_CONCURRENCY ||
-      (this.bytes > 0 && this.bytes + data.length > WRITE_BUDGET)
+      (this.bytes > 0 && this.bytes + size > WRITE_BUDGET)
     ) {
       await Promise.race(this.inflight);
     }
     this.check();
-    this.bytes += data.length;
-    const p: Promise<void> = this.persist(data, onStored, expected)
+    this.bytes += size;
+    const one = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[], size);
+    const p: Promise<void> = this.persist(one, onStored, expected)
       .then(() => {})
       .catch((err) => {
         this.failure ??= err;
       })
       .finally(() => {
-        this.bytes -= data.length;
+        this.bytes -= size;
         this.inflight.delete(p);
       });
     this.inflight.add(p);
@@ -117,7 +134,7 @@ export class ObjectWriter {
     // An object the store already holds (a file shared with an earlier image, or written by a
     // layer pulled alongside) is not written again: no temp file, no fsync, no rename.
     if (
-      this.probe &&
+      this.probes &&
       expected !== undefined &&
       Buffer.isBuffer(source) &&
       (await this.store.hasObject(expected, source.length))

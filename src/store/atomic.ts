@@ -5,6 +5,17 @@
  * once that pid is gone.
  */
 import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  futimesSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Algorithm, createHasher, type Digest } from "../digest.js";
@@ -16,9 +27,20 @@ export interface TempFile {
   size: number;
 }
 
-/** `<pid>-<random>.tmp`: the pid lets gc tell a crashed writer's leftovers from live work. */
+/** Random per process, so a later process that reuses this pid does not reuse its names. */
+const TEMP_PREFIX = randomBytes(6).toString("hex");
+let tempSeq = 0;
+
+/**
+ * `<pid>-<hex>.tmp`: the pid lets gc tell a crashed writer's leftovers from live work. The hex
+ * part is a per-process random prefix and a counter (no random draw per file); temp files are
+ * created exclusively, so a name that somehow exists already fails instead of being shared.
+ */
 export function tempName(tmpDir: string): string {
-  return join(tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}.tmp`);
+  return join(
+    tmpDir,
+    `${process.pid}-${TEMP_PREFIX}${(tempSeq++).toString(16).padStart(8, "0")}.tmp`,
+  );
 }
 
 /** The writer pid encoded in a temp file name, if any. */
@@ -34,15 +56,7 @@ export function tempOwner(name: string): number | undefined {
 export async function writeTemp(
   tmpDir: string,
   source: AsyncIterable<Uint8Array> | Uint8Array,
-  options: {
-    algorithm?: Algorithm;
-    fsync: boolean;
-    mode?: number;
-    /** mtime (seconds) to set before the fsync: the store's integrity stamp for objects. */
-    mtime?: number;
-    /** What is being written, for error messages ("object sha256:...", "layer ... record"). */
-    what?: string;
-  },
+  options: TempOptions,
 ): Promise<TempFile> {
   const path = tempName(tmpDir);
   const hasher = createHasher(options.algorithm ?? "sha256");
@@ -74,6 +88,116 @@ export async function writeTemp(
     throw storeIoError(err, doing, path);
   }
   return { path, digest: hasher.digest(), size };
+}
+
+export interface TempOptions {
+  algorithm?: Algorithm;
+  fsync: boolean;
+  mode?: number;
+  /** mtime (seconds) to set before the fsync: the store's integrity stamp for objects. */
+  mtime?: number;
+  /** What is being written, for error messages ("object sha256:...", "layer ... record"). */
+  what?: string;
+}
+
+const SYNC_CREATE =
+  constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW;
+
+/**
+ * A temp file written with synchronous calls on the calling thread, hashed as it is written:
+ * the same file `writeTemp` makes, for writers of many files. Writing a small file into the page
+ * cache takes a few microseconds per call, while each asynchronous call is a round trip through
+ * libuv's thread pool (five of them per file: open, write, futimes, close, rename), which
+ * dominated a pull of thousands of small files. Every failure removes the temp file before it
+ * is rethrown (a full disk as a typed ENOSPC), so nothing partial is left.
+ */
+export class SyncTempFile {
+  readonly path: string;
+  size = 0;
+  private fd: number | undefined;
+  private readonly hasher: ReturnType<typeof createHasher>;
+  private readonly doing: string;
+
+  constructor(
+    tmpDir: string,
+    private readonly options: TempOptions,
+  ) {
+    this.path = tempName(tmpDir);
+    this.hasher = createHasher(options.algorithm ?? "sha256");
+    this.doing = `writing ${options.what ?? "a temp file"}`;
+    try {
+      this.fd = openSync(this.path, SYNC_CREATE, options.mode ?? 0o644);
+    } catch (err) {
+      throw storeIoError(err, this.doing, this.path);
+    }
+  }
+
+  /** Append `piece` (hashed first). */
+  write(piece: Uint8Array): void {
+    this.hasher.update(piece);
+    this.size += piece.byteLength;
+    try {
+      let written = 0;
+      while (written < piece.byteLength)
+        written += writeSync(this.fd!, piece, written, piece.byteLength - written);
+    } catch (err) {
+      this.abort();
+      throw storeIoError(err, this.doing, this.path);
+    }
+  }
+
+  /** Stamp, optionally fsync, and close: the finished temp file. */
+  finish(): TempFile {
+    try {
+      const { mtime, fsync } = this.options;
+      if (mtime !== undefined) futimesSync(this.fd!, mtime, mtime);
+      if (fsync) fsyncSync(this.fd!);
+      const fd = this.fd!;
+      this.fd = undefined;
+      closeSync(fd);
+    } catch (err) {
+      this.abort();
+      throw storeIoError(err, this.doing, this.path);
+    }
+    return { path: this.path, digest: this.hasher.digest(), size: this.size };
+  }
+
+  /** Close and remove the temp file (best effort; never throws). */
+  abort(): void {
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already failing: the unlink below is what matters
+      }
+      this.fd = undefined;
+    }
+    discardTempSync(this.path);
+  }
+}
+
+/** commitTemp with synchronous calls (see SyncTempFile for why). */
+export function commitTempSync(tmpPath: string, finalPath: string): void {
+  try {
+    renameSync(tmpPath, finalPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+      throw storeIoError(err, "renaming into", finalPath);
+    try {
+      mkdirSync(dirname(finalPath), { recursive: true });
+      renameSync(tmpPath, finalPath);
+    } catch (err2) {
+      throw storeIoError(err2, "renaming into", finalPath);
+    }
+  }
+}
+
+export function discardTempSync(tmpPath: string): void {
+  try {
+    unlinkSync(tmpPath);
+  } catch {
+    // gone already, or the store is read-only: gc removes leftovers by their pid
+  }
 }
 
 /** Rename a temp file into place, creating the fan-out directory on first use. */

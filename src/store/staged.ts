@@ -13,11 +13,18 @@
  * complete, verified, durable content; a crash before step 2 leaves temp files named after the
  * writer's pid, which gc removes.
  */
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { dirname } from "node:path";
 import { type Digest, parseDigest } from "../digest.js";
 import { DigestMismatchError } from "../errors.js";
-import { commitTemp, discardTemp, fsyncDir, fsyncFile, writeTemp } from "./atomic.js";
+import {
+  commitTempSync,
+  discardTempSync,
+  fsyncDir,
+  fsyncFile,
+  SyncTempFile,
+  type TempFile,
+} from "./atomic.js";
 import type { StoreLayout } from "./layout.js";
 import { objectTempOptions } from "./objects.js";
 
@@ -34,10 +41,15 @@ async function each<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<v
   await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, items.length) }, worker));
 }
 
-/** syncfs(2) of the filesystem holding `path`, through coreutils' `sync -f`; false if unavailable. */
+/**
+ * syncfs(2) of the filesystem holding `path`, through coreutils' `sync -f`; false if unavailable.
+ * No pipes: the child's output is of no use, and setting them up is most of a spawn's cost.
+ */
 function syncFileSystem(path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile("sync", ["-f", path], { timeout: 120_000 }, (err) => resolve(!err));
+    const child = spawn("sync", ["-f", path], { stdio: "ignore", timeout: 120_000 });
+    child.on("error", () => resolve(false));
+    child.on("exit", (code) => resolve(code === 0));
   });
 }
 
@@ -56,19 +68,53 @@ export class StagedObjects {
 
   /**
    * Stream `source` to a temp file, hashed (with `expected`'s algorithm) and verified against
-   * `expected` when given. Nothing is visible in the store until `commit`.
+   * `expected` when given. Nothing is visible in the store until `commit`. Written with
+   * synchronous calls (atomic.ts SyncTempFile): staged writes are page-cache writes of many
+   * files, where the thread pool's round trips cost far more than the calls themselves.
    */
   async add(
-    source: AsyncIterable<Uint8Array> | Uint8Array,
+    source: AsyncIterable<Uint8Array> | Uint8Array | readonly Uint8Array[],
     expected?: Digest,
   ): Promise<{ digest: Digest; size: number }> {
-    const temp = await writeTemp(this.layout.tmpDir, source, objectTempOptions(expected, false));
-    if (expected && temp.digest !== expected) {
-      await discardTemp(temp.path);
-      throw new DigestMismatchError("object written to the store", expected, temp.digest);
+    if (source instanceof Uint8Array || Array.isArray(source))
+      return this.addSync(source as Uint8Array | readonly Uint8Array[], expected);
+    const temp = new SyncTempFile(this.layout.tmpDir, objectTempOptions(expected, false));
+    let file: TempFile;
+    try {
+      for await (const piece of source as AsyncIterable<Uint8Array>) temp.write(piece);
+      file = temp.finish();
+    } catch (err) {
+      temp.abort();
+      throw err;
     }
-    this.staged.push({ temp: temp.path, digest: temp.digest });
-    return { digest: temp.digest, size: temp.size };
+    return this.stage(file, expected);
+  }
+
+  /** `add` for bytes already in memory (one piece or several, written in order), synchronously. */
+  addSync(
+    source: Uint8Array | readonly Uint8Array[],
+    expected?: Digest,
+  ): { digest: Digest; size: number } {
+    const temp = new SyncTempFile(this.layout.tmpDir, objectTempOptions(expected, false));
+    let file: TempFile;
+    try {
+      if (source instanceof Uint8Array) temp.write(source);
+      else for (const piece of source) temp.write(piece);
+      file = temp.finish();
+    } catch (err) {
+      temp.abort();
+      throw err;
+    }
+    return this.stage(file, expected);
+  }
+
+  private stage(file: TempFile, expected: Digest | undefined): { digest: Digest; size: number } {
+    if (expected && file.digest !== expected) {
+      discardTempSync(file.path);
+      throw new DigestMismatchError("object written to the store", expected, file.digest);
+    }
+    this.staged.push({ temp: file.path, digest: file.digest });
+    return { digest: file.digest, size: file.size };
   }
 
   /** Make every staged object durable, then visible (see the module comment). */
@@ -79,9 +125,11 @@ export class StagedObjects {
     try {
       if (!(this.barrier === "syncfs" && (await syncFileSystem(this.layout.tmpDir))))
         await each(batch, (s) => fsyncFile(s.temp));
-      await each(batch, (s) => commitTemp(s.temp, this.layout.object(s.digest)));
+      // Renames in a plain loop: synchronous metadata calls, see add().
+      for (const s of batch) commitTempSync(s.temp, this.layout.object(s.digest));
     } catch (err) {
-      await each(batch, (s) => discardTemp(s.temp));
+      // Whatever was renamed already is complete and durable; the rest must not stay behind.
+      for (const s of batch) discardTempSync(s.temp);
       throw err;
     }
     const dirs = [...new Set(batch.map((s) => dirname(this.layout.object(s.digest))))];
@@ -94,6 +142,6 @@ export class StagedObjects {
   async discard(): Promise<void> {
     const batch = this.staged;
     this.staged = [];
-    await each(batch, (s) => discardTemp(s.temp));
+    for (const s of batch) discardTempSync(s.temp);
   }
 }

@@ -4,9 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { readFile, stat } from "node:fs/promises";
+import { basename } from "node:path";
 import { describe, it } from "node:test";
 import { digestOf } from "../../src/digest.js";
 import { DigestMismatchError } from "../../src/errors.js";
+import { tempName, tempOwner } from "../../src/store/atomic.js";
 import { OBJECT_STAMP_S } from "../../src/store/objects.js";
 import { StagedObjects } from "../../src/store/staged.js";
 import { listDir, runChild, STORE_MODULE, tempStore } from "./helpers.js";
@@ -49,6 +51,43 @@ describe("staged objects", () => {
     assert.deepEqual(await listDir(store.layout.tmpDir), []);
     assert.deepEqual(await staged.commit(), []);
     assert.equal(await store.hasNoObjects(), true);
+  });
+
+  it("a source that fails mid-way leaves no temp file and stages nothing", async () => {
+    const store = await tempStore();
+    const staged = store.stageObjects();
+    async function* failing() {
+      yield Buffer.alloc(100_000, 1);
+      yield Buffer.alloc(100_000, 2);
+      throw new Error("connection reset");
+    }
+    await assert.rejects(staged.add(failing()), /connection reset/);
+    assert.equal(staged.size, 0);
+    assert.deepEqual(await listDir(store.layout.tmpDir), []);
+  });
+
+  it("pieces written synchronously are one object; a wrong digest keeps nothing", async () => {
+    const store = await tempStore();
+    const staged = store.stageObjects();
+    const pieces = [Buffer.from("one "), Buffer.from("two "), Buffer.from("three")];
+    const whole = Buffer.concat(pieces);
+    assert.throws(
+      () => staged.addSync(pieces, digestOf(Buffer.from("other"))),
+      DigestMismatchError,
+    );
+    assert.deepEqual(await listDir(store.layout.tmpDir), []);
+    assert.equal(staged.addSync(pieces).digest, digestOf(whole));
+    assert.deepEqual(await staged.commit(), [digestOf(whole)]);
+    assert.deepEqual(await readFile(store.objectPath(digestOf(whole))), whole);
+    const st = await stat(store.objectPath(digestOf(whole)));
+    assert.equal(st.mtimeMs, OBJECT_STAMP_S * 1000, "stamped before the rename");
+  });
+
+  it("temp names are unique without a random draw each, and name the writer's pid", async () => {
+    const names = new Set<string>();
+    for (let i = 0; i < 10_000; i++) names.add(basename(tempName("/x")));
+    assert.equal(names.size, 10_000);
+    for (const n of names) assert.equal(tempOwner(n), process.pid, n);
   });
 
   it("discard removes what was staged", async () => {
