@@ -5,6 +5,11 @@
 
 export const BLOCK_SIZE = 512;
 
+/** Most extension data (PAX, GNU long name/link) one header may carry (Go: maxSpecialFileSize). */
+export const MAX_EXTENSION_SIZE = 1 << 20;
+/** Most raw header bytes (extensions included) before one entry. */
+export const MAX_RAW_PER_ENTRY = 8 << 20;
+
 /** [offset, length] of every field we read or write. */
 export const F = {
   name: [0, 100],

@@ -17,6 +17,8 @@ import {
   detectFormat,
   FieldError,
   isZeroBlock,
+  MAX_EXTENSION_SIZE,
+  MAX_RAW_PER_ENTRY,
 } from "../tar/block.js";
 import {
   type Extensions,
@@ -26,7 +28,6 @@ import {
   parseBlock,
 } from "../tar/header.js";
 import { PaxError, parsePaxRecords } from "../tar/pax.js";
-import { MAX_EXTENSION_SIZE, MAX_RAW_PER_ENTRY } from "../tar/reader.js";
 import type { TarHeader } from "../tar/types.js";
 import type { TarSplitEntry } from "./entry.js";
 
