@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { normalizeTocName } from "../../src/formats/estargz/toc.js";
 import { computeChecksums } from "../../src/formats/tar/block.js";
 import { readTar } from "../../src/formats/tar/reader.js";
 import type { TarHeader } from "../../src/formats/tar/types.js";
@@ -187,6 +188,21 @@ test("cleanAbsPath's single scan equals the split-based cleaning", () => {
       if (n.includes("\0")) assert.throws(() => confinedPath(n, "x"), /NUL/);
       else if (escapes) assert.throws(() => confinedPath(n, () => "x"), /escapes the layer root/);
       else assert.equal(confinedPath(n, "x"), referenceClean(n));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test("eStargz normalizeTocName's fast path equals the split-based normalisation", () => {
+  const name = fc
+    .array(fc.constantFrom("a", "b", "/", ".", "..", "\0"), { maxLength: 12 })
+    .map((p) => p.join(""));
+  fc.assert(
+    fc.property(name, (n) => {
+      const parts = n.split("/").filter((p) => p !== "" && p !== ".");
+      if (n.includes("\0")) assert.throws(() => normalizeTocName(n, "w"), /w: name contains a NUL/);
+      else if (parts.includes("..")) assert.throws(() => normalizeTocName(n, () => "w"), /w: name/);
+      else assert.equal(normalizeTocName(n, "w"), parts.join("/"), JSON.stringify(n));
     }),
     { numRuns: 3000 },
   );
