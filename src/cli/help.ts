@@ -107,10 +107,6 @@ export function topHelp(commands: readonly CommandEntry[], opts: HelpOptions): s
         "REGISTRY_AUTH_FILE",
         "credentials file (else containers auth.json, then ~/.docker/config.json)",
       ],
-      [
-        "NODE_DISABLE_COMPILE_CACHE",
-        "when set, node's compile cache stays off (node >= 22.1; else kept per user in the temp directory)",
-      ],
     ]),
     "",
     "exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (SIGINT), 143 terminated (SIGTERM)",
