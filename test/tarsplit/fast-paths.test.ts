@@ -116,8 +116,8 @@ test("tar-split lines: the byte-level segment path decides like the JSON path", 
   fc.assert(
     fc.property(
       fc.nat(),
-      fc.array(fc.tuple(fc.nat(), fc.constantFrom(...'AQ=+/"\\}{:,0129 \n\u00e9')), {
-        maxLength: 3,
+      fc.array(fc.tuple(fc.nat(), fc.constantFrom(...'AQ=+/"\\}{:,0129 \n\t\r-_!.\u00e9')), {
+        maxLength: 4,
       }),
       (i, edits) => {
         const chars = [...atZero(segmentLines[i % segmentLines.length]!)];
@@ -127,6 +127,21 @@ test("tar-split lines: the byte-level segment path decides like the JSON path", 
       },
     ),
     { numRuns: 3000 },
+  );
+});
+
+test("tar-split lines: any payload text is judged like strict base64 by both paths", () => {
+  const text = fc
+    .array(fc.constantFrom(..."AQgw+/=-_ \t!.\u00e9"), { maxLength: 14 })
+    .map((cs) => cs.join(""));
+  fc.assert(
+    fc.property(text, (payload) => {
+      const line = `{"type":2,"payload":"${payload}","position":0}`;
+      // Long enough for the byte-level path (it skips lines under 40 bytes).
+      const padded = line.replace('"payload":"', '"payload":"AAAAAAAA');
+      for (const l of [line, padded]) assert.deepEqual(parseAll(l), parseAll(` ${l}`), l);
+    }),
+    { numRuns: 5000 },
   );
 });
 

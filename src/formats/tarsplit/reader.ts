@@ -25,6 +25,21 @@ function decodeBase64(s: unknown, what: string): Buffer {
   return out;
 }
 
+/**
+ * Whether `b64` is strict base64 given that node decoded it to `decoded` bytes, without
+ * re-encoding: node skips characters outside the alphabet (and stops at misplaced padding), so
+ * any of those yields fewer bytes than a string of this length and padding must; the URL-safe
+ * `-` and `_`, which node also decodes, are checked for. False sends the line to the strict path.
+ */
+function decodedExactly(b64: string, decoded: number): boolean {
+  const n = b64.length;
+  if (n % 4 !== 0) return false;
+  const pad =
+    n > 0 && b64.charCodeAt(n - 1) === 0x3d ? (b64.charCodeAt(n - 2) === 0x3d ? 2 : 1) : 0;
+  if (decoded !== (n / 4) * 3 - pad) return false;
+  return b64.indexOf("-") === -1 && b64.indexOf("_") === -1;
+}
+
 const SEGMENT_PREFIX = Buffer.from('{"type":2,"payload":"');
 const POSITION_KEY = Buffer.from('","position":');
 
@@ -49,7 +64,7 @@ function fastSegment(line: Buffer, expectedPosition: number): TarSplitEntry | un
   if (line.toString("latin1", digits, n - 1) !== String(expectedPosition)) return undefined;
   const b64 = line.toString("latin1", SEGMENT_PREFIX.length, end);
   const payload = Buffer.from(b64, "base64");
-  if (payload.toString("base64") !== b64) return undefined;
+  if (!decodedExactly(b64, payload.length)) return undefined;
   return { type: 2, payload, position: expectedPosition };
 }
 
