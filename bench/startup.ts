@@ -1,7 +1,9 @@
 /**
  * `node dist/bench/startup.js [runs]`: start-up cost, each case as a fresh process, medians of
- * interleaved runs: bare node, importing the library, `chunkpull --help`, `chunkpull
- * --version`. Wall and CPU time (user + system: steadier than wall on a shared machine).
+ * interleaved runs: bare node, importing the library, the pull engine and the zstd:chunked
+ * reader, `chunkpull --help`, `chunkpull --version`. Wall and CPU time (user + system: steadier
+ * than wall on a shared machine). Set NODE_DISABLE_COMPILE_CACHE=1 to measure without node's
+ * compile cache (node >= 22.1; the CLI enables it, see src/cli/compile-cache.ts).
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,10 +12,19 @@ import { measure, median } from "./pull/measure.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const lib = join(here, "..", "src", "index.js");
 const cli = join(here, "..", "src", "cli", "main.js");
+const pullEngine = join(here, "..", "src", "pull", "pull.js");
+const zstdChunkedReader = join(here, "..", "src", "formats", "zstdchunked", "reader.js");
+const importing = (file: string) => [
+  "--input-type=module",
+  "-e",
+  `await import(${JSON.stringify(file)})`,
+];
 
 export const STARTUP_CASES: Array<[string, string[]]> = [
   ["node -e 0 (bare node)", ["-e", "0"]],
-  ["import the library", ["--input-type=module", "-e", `await import(${JSON.stringify(lib)})`]],
+  ["import the library", importing(lib)],
+  ["import the pull engine (pull/pull.js)", importing(pullEngine)],
+  ["import the zstd:chunked reader", importing(zstdChunkedReader)],
   ["chunkpull --help", [cli, "--help"]],
   ["chunkpull --version", [cli, "--version"]],
 ];

@@ -3,8 +3,21 @@
  * ~1.5 GB/s here); blake3 comes from @noble/hashes because node:crypto lacks it.
  */
 import { createHash, type Hash } from "node:crypto";
-import { blake3 } from "@noble/hashes/blake3.js";
+import { createRequire } from "node:module";
 import { DigestMismatchError, FormatError } from "./errors.js";
+
+type Blake3 = typeof import("@noble/hashes/blake3.js")["blake3"];
+let blake3Impl: Blake3 | undefined;
+/**
+ * @noble/hashes' blake3 (with the blake2 code and tables it builds) is loaded on first use:
+ * nearly no image uses blake3, and loading it cost every process about 15 ms of start-up.
+ * A synchronous require of the ES module (node >= 20.19) keeps createHasher synchronous.
+ */
+function blake3(): Blake3 {
+  blake3Impl ??= (createRequire(import.meta.url)("@noble/hashes/blake3.js") as { blake3: Blake3 })
+    .blake3;
+  return blake3Impl;
+}
 
 export type Algorithm = "sha256" | "sha512" | "blake3";
 export type Digest = `${Algorithm}:${string}`;
@@ -47,7 +60,7 @@ export interface Hasher {
 
 export function createHasher(algo: Algorithm = "sha256"): Hasher {
   if (algo === "blake3") {
-    const h = blake3.create();
+    const h = blake3().create();
     return {
       update: (d) => void h.update(d),
       digest: () => `blake3:${Buffer.from(h.digest()).toString("hex")}`,

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { parseInvocation } from "./args.js";
 import { COMMANDS, findCommand, groupCommands } from "./commands.js";
+import { enableCompileCache } from "./compile-cache.js";
 import { describeError } from "./report.js";
 import { type CommandEntry, GLOBAL_OPTIONS, type Invocation } from "./spec.js";
 import { err, guardPipes, out, removeOwnTempFiles } from "./terminal.js";
@@ -139,6 +140,9 @@ function finishStop(stop: Stop, stores: Set<string>): Promise<number> {
   })();
   return finishing;
 }
+
+// Before any command module loads: they all come through dynamic imports (commands.ts).
+enableCompileCache();
 
 main(process.argv.slice(2)).then(
   (code) => {

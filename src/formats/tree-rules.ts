@@ -20,8 +20,13 @@ export interface TreeEntry {
   linkName?: string;
 }
 
+/** The name without leading and trailing slashes (a scan: this runs for every entry). */
 function key(name: string): string {
-  return name.replace(/^\/+/, "").replace(/\/+$/, "");
+  let start = 0;
+  let end = name.length;
+  while (start < end && name.charCodeAt(start) === 0x2f) start++;
+  while (end > start && name.charCodeAt(end - 1) === 0x2f) end--;
+  return start === 0 && end === name.length ? name : name.slice(start, end);
 }
 
 /**
@@ -31,7 +36,7 @@ function key(name: string): string {
  * not always keep targets first; the upstream readers only require that the target exists).
  */
 export function checkLayerTree(entries: Iterable<TreeEntry>, what: string): void {
-  const list = [...entries];
+  const list = Array.isArray(entries) ? (entries as TreeEntry[]) : [...entries];
   // path -> type for every entry ("" is the root).
   const types = new Map<string, string>();
   for (const e of list) {

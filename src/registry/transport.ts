@@ -57,35 +57,57 @@ const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"];
 
 /**
  * undici is loaded when the first dispatcher is built, not when the library is imported, and
- * only its dispatchers: undici's index also loads fetch, cookies and, through the globals those
- * touch, node's own bundled copy of undici (about 0.1 s of CPU per process, the largest part of
- * a pull's start-up). The request API is attached to Dispatcher.prototype exactly as the index
- * does. Should undici's file layout ever change, the index is the fallback. CommonJS, so a
- * synchronous require keeps the constructor synchronous.
+ * only what a registry client uses: the Agent (with its Pool and Client) and `request`, the one
+ * API method the transport calls. undici's index also loads fetch, cookies and, through the
+ * globals those touch, node's own bundled copy of undici (about 0.1 s of CPU per process); its
+ * api/index adds stream, pipeline, upgrade and connect (about 8 ms). `request` is attached to
+ * Dispatcher.prototype exactly as the index does; the proxy agent is loaded only when a proxy
+ * is configured. Should undici's file layout ever change, the index is the fallback. CommonJS,
+ * so a synchronous require keeps the constructor synchronous.
  */
 type Undici = Pick<typeof import("undici"), "Agent" | "Client" | "EnvHttpProxyAgent" | "Pool">;
-let undici: Undici | undefined;
-function loadUndici(): Undici {
+const requireHere = createRequire(import.meta.url);
+let undici: Omit<Undici, "EnvHttpProxyAgent"> | undefined;
+let viaIndex = false;
+function loadUndici(): Omit<Undici, "EnvHttpProxyAgent"> {
   if (undici) return undici;
-  const req = createRequire(import.meta.url);
   try {
-    const dispatcher = req("undici/lib/dispatcher/dispatcher.js") as { prototype: object };
+    const dispatcher = requireHere("undici/lib/dispatcher/dispatcher.js") as {
+      prototype: Record<string, unknown>;
+    };
     if (!("request" in dispatcher.prototype))
-      Object.assign(dispatcher.prototype, req("undici/lib/api/index.js"));
+      dispatcher.prototype.request = requireHere("undici/lib/api/api-request.js");
     undici = {
-      Agent: req("undici/lib/dispatcher/agent.js"),
-      Client: req("undici/lib/dispatcher/client.js"),
-      EnvHttpProxyAgent: req("undici/lib/dispatcher/env-http-proxy-agent.js"),
-      Pool: req("undici/lib/dispatcher/pool.js"),
+      Agent: requireHere("undici/lib/dispatcher/agent.js"),
+      Client: requireHere("undici/lib/dispatcher/client.js"),
+      Pool: requireHere("undici/lib/dispatcher/pool.js"),
     };
   } catch {
-    undici = req("undici") as Undici;
+    undici = requireHere("undici") as Undici;
+    viaIndex = true;
   }
   return undici!;
 }
 
+/** The proxy agent tunnels with `connect`: it gets the whole request API, as from the index. */
+function loadProxyAgent(): Undici["EnvHttpProxyAgent"] {
+  const loaded = loadUndici();
+  if (viaIndex) return (loaded as Undici).EnvHttpProxyAgent;
+  try {
+    const dispatcher = requireHere("undici/lib/dispatcher/dispatcher.js") as {
+      prototype: Record<string, unknown>;
+    };
+    const api = requireHere("undici/lib/api/index.js") as Record<string, unknown>;
+    for (const [name, fn] of Object.entries(api))
+      if (!(name in dispatcher.prototype)) dispatcher.prototype[name] = fn;
+    return requireHere("undici/lib/dispatcher/env-http-proxy-agent.js");
+  } catch {
+    return (requireHere("undici") as Undici).EnvHttpProxyAgent;
+  }
+}
+
 function buildDispatcher(o: TransportOptions, t: ResolvedTimeouts): Dispatcher {
-  const { Agent, Client, EnvHttpProxyAgent, Pool } = loadUndici();
+  const { Agent, Client, Pool } = loadUndici();
   const common = {
     connections: o.connections ?? 8,
     headersTimeout: t.headersMs,
@@ -107,9 +129,11 @@ function buildDispatcher(o: TransportOptions, t: ResolvedTimeouts): Dispatcher {
     return new Agent({ ...common, factory });
   }
   if (proxy === "none") return new Agent(common);
-  if (proxy !== "env")
+  if (proxy !== "env") {
+    const EnvHttpProxyAgent = loadProxyAgent();
     return new EnvHttpProxyAgent({ ...common, httpProxy: proxy, httpsProxy: proxy });
-  if (PROXY_VARS.some((v) => process.env[v])) return new EnvHttpProxyAgent(common);
+  }
+  if (PROXY_VARS.some((v) => process.env[v])) return new (loadProxyAgent())(common);
   return new Agent(common);
 }
 

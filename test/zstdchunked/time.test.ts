@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { cleanAbsPath, confinedPath } from "../../src/formats/zstdchunked/path.js";
 import {
   formatRfc3339Nano,
@@ -38,6 +39,64 @@ describe("RFC 3339 times with nanoseconds", () => {
     ]) {
       assert.throws(() => parseRfc3339(s, "t"), /t:/, s);
     }
+  });
+
+  it("accepts and rejects exactly what the RFC 3339 grammar does (hand scanner vs regex)", () => {
+    // The reference: the regular expression the scanner replaced, with the same range rules.
+    const re =
+      /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|([+-])(\d{2}):(\d{2}))$/;
+    const reference = (s: string): string => {
+      const m = re.exec(s);
+      if (!m) return "invalid";
+      const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number) as number[];
+      const leap = (y! % 4 === 0 && y! % 100 !== 0) || y! % 400 === 0;
+      const dim = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo! - 1] ?? 0;
+      if (mo! < 1 || mo! > 12 || d! < 1 || d! > dim || h! > 23 || mi! > 59 || se! > 59)
+        return "range";
+      if (m[8] !== "Z" && (Number(m[10]) > 23 || Number(m[11]) > 59)) return "zone";
+      const off =
+        m[8] === "Z" ? 0 : (m[9] === "-" ? -1 : 1) * (Number(m[10]) * 3600 + Number(m[11]) * 60);
+      const nsec = m[7] === undefined ? 0 : Number(m[7].slice(0, 9).padEnd(9, "0"));
+      const sec = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!) / 1000 - off;
+      return y! < 100 ? `nsec ${nsec}` : `${sec} ${nsec}`; // Date.UTC maps years 0-99 to 19xx
+    };
+    const actual = (s: string): string => {
+      try {
+        const t = parseRfc3339(s, "t");
+        const y = Number(s.slice(0, 4));
+        return y < 100 ? `nsec ${t.nsec}` : `${t.sec} ${t.nsec}`;
+      } catch (e) {
+        const msg = (e as Error).message;
+        return msg.includes("out of range") ? "range" : msg.includes("zone") ? "zone" : "invalid";
+      }
+    };
+    const d = (n: number) => fc.stringMatching(new RegExp(`^[0-9]{${n}}$`));
+    const near = fc
+      .tuple(
+        d(4),
+        d(2),
+        d(2),
+        d(2),
+        d(2),
+        d(2),
+        fc.option(fc.stringMatching(/^[0-9]{0,12}$/)),
+        fc.constantFrom("Z", "+", "-", "z", ""),
+        d(2),
+        d(2),
+        fc.constantFrom("-", "T", ":", "x", " "),
+        fc.string({ maxLength: 2 }),
+      )
+      .map(([y, mo, dd, h, mi, se, frac, z, zh, zm, sep, tail]) => {
+        const zone = z === "+" || z === "-" ? `${z}${zh}:${zm}` : z;
+        const base = `${y}-${mo}-${dd}${sep === "-" ? "T" : sep}${h}:${mi}:${se}`;
+        return `${base}${frac === null ? "" : `.${frac}`}${zone}${tail.length === 1 ? tail : ""}`;
+      });
+    fc.assert(
+      fc.property(fc.oneof(near, fc.string({ maxLength: 40 })), (s) => {
+        assert.equal(actual(s), reference(s), s);
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it("formats like Go RFC3339Nano in UTC", () => {

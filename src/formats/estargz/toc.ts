@@ -87,13 +87,42 @@ const STRING_FIELDS = [
   "digest",
   "chunkDigest",
 ] as const;
+/** A valid sha256 digest passes one cheap test; anything else gets parseDigest's full check. */
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The normalised form of a name with nothing to drop or refuse (no empty, `.` or `..` segment
+ * except one leading and one trailing `/`, no NUL), which is nearly every name; else undefined.
+ */
+function plainName(name: string): string | undefined {
+  const n = name.length;
+  const start = name.charCodeAt(0) === 0x2f ? 1 : 0;
+  const end = n > start && name.charCodeAt(n - 1) === 0x2f ? n - 1 : n;
+  if (end <= start || name.includes("\0")) return undefined;
+  let seg = start;
+  for (let i = start; i <= end; i++) {
+    if (i < end && name.charCodeAt(i) !== 0x2f) continue;
+    const len = i - seg;
+    if (len === 0) return undefined;
+    if (
+      name.charCodeAt(seg) === 0x2e &&
+      (len === 1 || (len === 2 && name.charCodeAt(seg + 1) === 0x2e))
+    )
+      return undefined;
+    seg = i + 1;
+  }
+  return start === 0 && end === n ? name : name.slice(start, end);
+}
 
 /**
  * `clean("/" + name)` without the leading slash (upstream reader normalisation, spec §3.5), but
  * refusing what cleaning would silently hide: `..` components and NUL bytes.
  */
-export function normalizeTocName(name: string, where: string): string {
+export function normalizeTocName(name: string, where: string | (() => string)): string {
+  const plain = plainName(name);
+  if (plain !== undefined) return plain;
+  if (typeof where === "function") where = where();
   if (name.includes("\0")) throw new FormatError(`${where}: name contains a NUL byte`);
   const parts = name.split("/").filter((p) => p !== "" && p !== ".");
   if (parts.includes("..")) {
@@ -146,13 +175,16 @@ export function parseToc(json: Buffer, dataEnd: number, unknownKeys?: Set<string
 const KNOWN_KEYS = new Set<string>(["name", "type", "xattrs", ...INT_FIELDS, ...STRING_FIELDS]);
 
 function parseEntry(value: unknown, index: number, unknownKeys?: Set<string>): TocEntry {
-  const where = `eStargz TOC entry ${index}`;
-  if (!isObject(value)) throw new FormatError(`${where}: not an object`);
-  if (typeof value.name !== "string") throw new FormatError(`${where}: name is not a string`);
+  // Built only for an error message: a TOC has thousands of entries.
+  const whereOf = () => `eStargz TOC entry ${index}`;
+  if (!isObject(value)) throw new FormatError(`${whereOf()}: not an object`);
+  if (typeof value.name !== "string") throw new FormatError(`${whereOf()}: name is not a string`);
   if (typeof value.type !== "string" || !ENTRY_TYPES.has(value.type)) {
-    throw new FormatError(`${where} (${value.name}): unknown type ${JSON.stringify(value.type)}`);
+    throw new FormatError(
+      `${whereOf()} (${value.name}): unknown type ${JSON.stringify(value.type)}`,
+    );
   }
-  normalizeTocName(value.name, where);
+  normalizeTocName(value.name, whereOf);
   if (unknownKeys) {
     for (const key of Object.keys(value)) if (!KNOWN_KEYS.has(key)) unknownKeys.add(key);
   }
@@ -161,7 +193,7 @@ function parseEntry(value: unknown, index: number, unknownKeys?: Set<string>): T
     const v = value[key];
     if (v === undefined || v === null) continue;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-      throw new FormatError(`${where} (${value.name}): ${key} ${JSON.stringify(v)} is invalid`);
+      throw new FormatError(`${whereOf()} (${value.name}): ${key} ${JSON.stringify(v)} is invalid`);
     }
     entry[key] = v;
   }
@@ -169,18 +201,21 @@ function parseEntry(value: unknown, index: number, unknownKeys?: Set<string>): T
     const v = value[key];
     if (v === undefined || v === null) continue;
     if (typeof v !== "string")
-      throw new FormatError(`${where} (${value.name}): ${key} not a string`);
+      throw new FormatError(`${whereOf()} (${value.name}): ${key} not a string`);
     entry[key] = v;
   }
   for (const key of ["digest", "chunkDigest"] as const) {
-    if (entry[key]) parseDigest(entry[key], `${where} (${value.name}) ${key}`);
+    const d = entry[key];
+    if (d && !(d.length === 71 && SHA256_DIGEST.test(d))) {
+      parseDigest(d, `${whereOf()} (${value.name}) ${key}`);
+    }
   }
   if (value.xattrs !== undefined && value.xattrs !== null) {
-    if (!isObject(value.xattrs)) throw new FormatError(`${where}: xattrs is not an object`);
+    if (!isObject(value.xattrs)) throw new FormatError(`${whereOf()}: xattrs is not an object`);
     const xattrs: Record<string, string> = {};
     for (const [k, v] of Object.entries(value.xattrs)) {
       if (typeof v !== "string" || !BASE64.test(v)) {
-        throw new FormatError(`${where} (${value.name}): xattr ${k} is not base64`);
+        throw new FormatError(`${whereOf()} (${value.name}): xattr ${k} is not base64`);
       }
       xattrs[k] = v;
     }
@@ -198,47 +233,47 @@ function validateLayout(entries: TocEntry[], dataEnd: number): void {
   let lastOffset = -1;
   let open: { name: string; size: number; next: number } | undefined;
   entries.forEach((e, i) => {
-    const where = `eStargz TOC entry ${i} (${e.name})`;
+    const where = () => `eStargz TOC entry ${i} (${e.name})`;
     if (e.type === "chunk") {
-      if (!open) throw new FormatError(`${where}: chunk does not follow a chunked regular file`);
+      if (!open) throw new FormatError(`${where()}: chunk does not follow a chunked regular file`);
       if ((e.chunkOffset ?? 0) !== open.next) {
         throw new FormatError(
-          `${where}: chunkOffset ${e.chunkOffset ?? 0}, want ${open.next} (chunks of ${open.name} must be contiguous)`,
+          `${where()}: chunkOffset ${e.chunkOffset ?? 0}, want ${open.next} (chunks of ${open.name} must be contiguous)`,
         );
       }
     } else if (open) {
       throw new FormatError(
-        `${where}: ${open.name} ends at ${open.next} of ${open.size} bytes, its chunks are missing`,
+        `${where()}: ${open.name} ends at ${open.next} of ${open.size} bytes, its chunks are missing`,
       );
     }
     const isData = e.type === "chunk" || (e.type === "reg" && (e.size ?? 0) > 0);
     if (!isData) {
       if (e.offset !== undefined && e.offset !== 0 && e.type !== "reg") {
-        throw new FormatError(`${where}: a ${e.type} entry has a data offset`);
+        throw new FormatError(`${where()}: a ${e.type} entry has a data offset`);
       }
       return;
     }
-    if (e.offset === undefined) throw new FormatError(`${where}: payload has no offset`);
+    if (e.offset === undefined) throw new FormatError(`${where()}: payload has no offset`);
     if (e.offset >= dataEnd) {
-      throw new FormatError(`${where}: offset ${e.offset} is not before the TOC at ${dataEnd}`);
+      throw new FormatError(`${where()}: offset ${e.offset} is not before the TOC at ${dataEnd}`);
     }
     if (e.offset < lastOffset) {
-      throw new FormatError(`${where}: offset ${e.offset} goes back before ${lastOffset}`);
+      throw new FormatError(`${where()}: offset ${e.offset} goes back before ${lastOffset}`);
     }
     lastOffset = e.offset;
     if (e.type === "reg") {
-      if (!e.digest) throw new FormatError(`${where}: regular file without digest`);
+      if (!e.digest) throw new FormatError(`${where()}: regular file without digest`);
       open = { name: e.name, size: e.size ?? 0, next: 0 };
     }
     const current = open as { name: string; size: number; next: number };
     const span = chunkSpan(e, current.size);
     if (span.end > current.size || span.size === 0) {
       throw new FormatError(
-        `${where}: chunk [${span.start}, ${span.end}) does not fit in ${current.size} bytes`,
+        `${where()}: chunk [${span.start}, ${span.end}) does not fit in ${current.size} bytes`,
       );
     }
     if (!e.chunkDigest && (e.type === "chunk" || span.end !== current.size)) {
-      throw new FormatError(`${where}: chunk without chunkDigest cannot be verified`);
+      throw new FormatError(`${where()}: chunk without chunkDigest cannot be verified`);
     }
     current.next = span.end;
     if (current.next === current.size) open = undefined;

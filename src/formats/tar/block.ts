@@ -5,6 +5,11 @@
 
 export const BLOCK_SIZE = 512;
 
+/** Most extension data (PAX, GNU long name/link) one header may carry (Go: maxSpecialFileSize). */
+export const MAX_EXTENSION_SIZE = 1 << 20;
+/** Most raw header bytes (extensions included) before one entry. */
+export const MAX_RAW_PER_ENTRY = 8 << 20;
+
 /** [offset, length] of every field we read or write. */
 export const F = {
   name: [0, 100],
@@ -62,17 +67,21 @@ function isTrimByte(c: number): boolean {
   return c === 0x20 || c === 0;
 }
 
-/** Go's parser.parseOctal: trim spaces and NULs both ends, cut at NUL, parse base 8. */
-export function parseOctal(b: Buffer): number {
-  let start = 0;
-  let end = b.length;
+/**
+ * Go's parser.parseOctal over `b[start, end)`: trim spaces and NULs both ends, cut at NUL,
+ * parse base 8. Works on offsets so that header fields need no Buffer view each.
+ */
+export function parseOctalAt(b: Uint8Array, start: number, end: number): number {
   while (start < end && isTrimByte(b[start]!)) start++;
   while (end > start && isTrimByte(b[end - 1]!)) end--;
   if (start === end) return 0;
-  const s = cString(b.subarray(start, end));
-  if (s.length === 0) throw new FieldError("empty octal field");
   let x = 0;
-  for (const c of s) {
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c === 0) {
+      if (i === start) throw new FieldError("empty octal field");
+      break;
+    }
     if (c < 0x30 || c > 0x37) throw new FieldError(`invalid octal digit 0x${c.toString(16)}`);
     x = x * 8 + (c - 0x30);
   }
@@ -80,14 +89,19 @@ export function parseOctal(b: Buffer): number {
   return x;
 }
 
-/** Go's parser.parseNumeric: base-256 (two's complement, high bit set) or octal. */
-export function parseNumeric(b: Buffer): number {
-  if (b.length > 0 && (b[0]! & 0x80) !== 0) {
-    const inv = (b[0]! & 0x40) !== 0 ? 0xff : 0;
+/** Go's parser.parseOctal: trim spaces and NULs both ends, cut at NUL, parse base 8. */
+export function parseOctal(b: Buffer): number {
+  return parseOctalAt(b, 0, b.length);
+}
+
+/** Go's parser.parseNumeric over `b[start, end)`: base-256 (two's complement, high bit set) or octal. */
+export function parseNumericAt(b: Uint8Array, start: number, end: number): number {
+  if (end > start && (b[start]! & 0x80) !== 0) {
+    const inv = (b[start]! & 0x40) !== 0 ? 0xff : 0;
     let x = 0n;
-    for (let i = 0; i < b.length; i++) {
+    for (let i = start; i < end; i++) {
       let c = b[i]! ^ inv;
-      if (i === 0) c &= 0x7f;
+      if (i === start) c &= 0x7f;
       if (x >> 56n > 0n) throw new FieldError("base-256 value overflows int64");
       x = (x << 8n) | BigInt(c);
     }
@@ -98,7 +112,25 @@ export function parseNumeric(b: Buffer): number {
     }
     return Number(v);
   }
-  return parseOctal(b);
+  return parseOctalAt(b, start, end);
+}
+
+/** Go's parser.parseNumeric: base-256 (two's complement, high bit set) or octal. */
+export function parseNumeric(b: Buffer): number {
+  return parseNumericAt(b, 0, b.length);
+}
+
+/** A numeric header field (Go parseNumeric), read in place. */
+export function numericField(block: Uint8Array, f: readonly [number, number]): number {
+  return parseNumericAt(block, f[0], f[0] + f[1]);
+}
+
+/** A string header field (Go parseString: up to the first NUL) decoded as UTF-8, read in place. */
+export function stringField(block: Buffer, f: readonly [number, number]): string {
+  const end = f[0] + f[1];
+  let i = f[0];
+  while (i < end && block[i] !== 0) i++;
+  return i === f[0] ? "" : block.toString("utf8", f[0], i);
 }
 
 /** Unsigned and signed sums of the block with the checksum field taken as spaces. */
@@ -113,6 +145,14 @@ export function computeChecksums(block: Uint8Array): [number, number] {
   return [unsigned, signed];
 }
 
+/** The unsigned sum alone (what every writer stores), without a branch per byte. */
+function unsignedChecksum(block: Uint8Array): number {
+  let sum = 8 * 0x20; // the checksum field itself counts as spaces
+  for (let i = 0; i < 148; i++) sum += block[i]!;
+  for (let i = 156; i < BLOCK_SIZE; i++) sum += block[i]!;
+  return sum;
+}
+
 function fieldEquals(block: Uint8Array, f: readonly [number, number], s: string): boolean {
   for (let i = 0; i < f[1]; i++) if (block[f[0] + i] !== s.charCodeAt(i)) return false;
   return true;
@@ -122,12 +162,14 @@ function fieldEquals(block: Uint8Array, f: readonly [number, number], s: string)
 export function detectFormat(block: Uint8Array): BlockFormat {
   let stored: number;
   try {
-    stored = parseOctal(field(block, F.chksum));
+    stored = parseOctalAt(block, F.chksum[0], F.chksum[0] + F.chksum[1]);
   } catch {
     return "unknown";
   }
-  const [unsigned, signed] = computeChecksums(block);
-  if (stored !== unsigned && stored !== signed) return "unknown";
+  if (stored !== unsignedChecksum(block)) {
+    const [, signed] = computeChecksums(block);
+    if (stored !== signed) return "unknown";
+  }
   if (fieldEquals(block, F.magic, "ustar\0")) {
     return fieldEquals(block, F.starTrailer, "tar\0") ? "star" : "ustar";
   }

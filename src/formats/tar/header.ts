@@ -2,7 +2,15 @@
  * Turning a header block plus the extension records that preceded it (PAX `x`, GNU `L`/`K`)
  * into a TarHeader, field by field as Go archive/tar's readHeader + mergePAX do.
  */
-import { type BlockFormat, cString, F, FieldError, field, parseNumeric } from "./block.js";
+import {
+  type BlockFormat,
+  cString,
+  F,
+  FieldError,
+  field,
+  numericField,
+  stringField,
+} from "./block.js";
 import {
   PAX_ATIME,
   PAX_CTIME,
@@ -42,19 +50,24 @@ function joinPrefix(prefix: Buffer, name: Buffer): Buffer {
   return prefix.length > 0 ? Buffer.concat([prefix, Buffer.from("/"), name]) : name;
 }
 
-/** Fields of one header block, before extensions apply (Go readHeader). Throws FieldError. */
+const NO_PREFIX = Buffer.alloc(0);
+
+/**
+ * Fields of one header block, before extensions apply (Go readHeader). Throws FieldError.
+ * Fields are read in place (no Buffer view per field: this runs once per tar entry).
+ */
 export function parseBlock(block: Buffer, format: BlockFormat): TarHeader {
   const h: TarHeader = {
     typeflag: String.fromCharCode(block[F.typeflag[0]]!),
     name: "",
     nameBytes: cString(field(block, F.name)),
-    linkname: cString(field(block, F.linkname)).toString("utf8"),
-    mode: parseNumeric(field(block, F.mode)),
-    uid: parseNumeric(field(block, F.uid)),
-    gid: parseNumeric(field(block, F.gid)),
+    linkname: stringField(block, F.linkname),
+    mode: numericField(block, F.mode),
+    uid: numericField(block, F.uid),
+    gid: numericField(block, F.gid),
     size: 0,
-    declaredSize: parseNumeric(field(block, F.size)),
-    mtime: { sec: parseNumeric(field(block, F.mtime)), nsec: 0 },
+    declaredSize: numericField(block, F.size),
+    mtime: { sec: numericField(block, F.mtime), nsec: 0 },
     uname: "",
     gname: "",
     devmajor: 0,
@@ -64,25 +77,23 @@ export function parseBlock(block: Buffer, format: BlockFormat): TarHeader {
     format: format === "gnu" ? "gnu" : format === "v7" ? "v7" : "ustar",
   };
   if (format !== "v7") {
-    h.uname = cString(field(block, F.uname)).toString("utf8");
-    h.gname = cString(field(block, F.gname)).toString("utf8");
-    h.devmajor = parseNumeric(field(block, F.devmajor));
-    h.devminor = parseNumeric(field(block, F.devminor));
-    let prefix: Buffer = Buffer.alloc(0);
+    h.uname = stringField(block, F.uname);
+    h.gname = stringField(block, F.gname);
+    h.devmajor = numericField(block, F.devmajor);
+    h.devminor = numericField(block, F.devminor);
+    let prefix: Buffer = NO_PREFIX;
     if (format === "ustar") {
-      prefix = cString(field(block, F.prefix));
+      if (block[F.prefix[0]] !== 0) prefix = cString(field(block, F.prefix));
     } else if (format === "star") {
       prefix = cString(field(block, F.starPrefix));
-      h.atime = { sec: parseNumeric(field(block, F.starAtime)), nsec: 0 };
-      h.ctime = { sec: parseNumeric(field(block, F.starCtime)), nsec: 0 };
+      h.atime = { sec: numericField(block, F.starAtime), nsec: 0 };
+      h.ctime = { sec: numericField(block, F.starCtime), nsec: 0 };
     } else if (format === "gnu") {
       // GNU atime/ctime only when set; pre-Go1.8 writers put a USTAR prefix there instead, so
       // an unparsable value falls back to reading the prefix (golang.org/issue/12594).
       try {
-        const a = field(block, F.gnuAtime);
-        const c = field(block, F.gnuCtime);
-        if (a[0] !== 0) h.atime = { sec: parseNumeric(a), nsec: 0 };
-        if (c[0] !== 0) h.ctime = { sec: parseNumeric(c), nsec: 0 };
+        if (block[F.gnuAtime[0]] !== 0) h.atime = { sec: numericField(block, F.gnuAtime), nsec: 0 };
+        if (block[F.gnuCtime[0]] !== 0) h.ctime = { sec: numericField(block, F.gnuCtime), nsec: 0 };
       } catch (e) {
         if (!(e instanceof FieldError)) throw e;
         delete h.atime;

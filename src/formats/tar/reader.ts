@@ -27,6 +27,8 @@ import {
   detectFormat,
   FieldError,
   isZeroBlock,
+  MAX_EXTENSION_SIZE,
+  MAX_RAW_PER_ENTRY,
 } from "./block.js";
 import { ByteQueue } from "./byte-queue.js";
 import {
@@ -39,8 +41,7 @@ import {
 import { PaxError, parsePaxRecords } from "./pax.js";
 import type { TarEvent, TarHeader } from "./types.js";
 
-export const MAX_EXTENSION_SIZE = 1 << 20;
-export const MAX_RAW_PER_ENTRY = 8 << 20;
+export { MAX_EXTENSION_SIZE, MAX_RAW_PER_ENTRY };
 
 /** Offsets of the fields that chain GNU old-sparse extension blocks. */
 const GNU_SPARSE_IS_EXTENDED = 482;

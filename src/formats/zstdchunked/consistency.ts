@@ -10,8 +10,17 @@ import { tocTypeOf, xattrsOf } from "./metadata.js";
 import { parseRfc3339, sameInstant } from "./time.js";
 import type { Toc, TocEntry } from "./toc.js";
 
+// Most entries of a layer share one time: remember the last one parsed.
+let lastText = "";
+let lastTime: TarTime = { sec: 0, nsec: 0 };
+
 function tocTime(s: string | undefined, what: string): TarTime | undefined {
-  return s === undefined || s === "" ? undefined : parseRfc3339(s, what);
+  if (s === undefined || s === "") return undefined;
+  if (s !== lastText) {
+    lastTime = parseRfc3339(s, what);
+    lastText = s;
+  }
+  return lastTime;
 }
 
 type Xattrs = Record<string, string> | undefined;
@@ -40,69 +49,99 @@ function mismatch(e: TocEntry, hdr: TarHeader, opts: ConsistencyOptions): string
   } catch {
     return `type: TOC ${e.type}, tar-split has typeflag ${JSON.stringify(hdr.typeflag)}`;
   }
-  const pairs: Array<[string, unknown, unknown]> = [
-    ["type", e.type, type],
-    ["linkName", e.linkName, hdr.linkname],
-    ["mode", e.mode, hdr.mode],
-    ["size", e.size, hdr.declaredSize],
-    ["uid", e.uid, hdr.uid],
-    ["gid", e.gid, hdr.gid],
-    ["devMajor", e.devMajor, hdr.devmajor],
-    ["devMinor", e.devMinor, hdr.devminor],
-  ];
-  for (const [field, toc, tar] of pairs) {
-    if (toc !== tar)
-      return `${field}: TOC ${JSON.stringify(toc)}, tar-split ${JSON.stringify(tar)}`;
-  }
-  const times: Array<[string, string | undefined, TarTime | undefined]> = [
-    ["modtime", e.modtime, hdr.mtime],
-    ["accesstime", e.accesstime, hdr.atime],
-    ["changetime", e.changetime, hdr.ctime],
-  ];
-  for (const [field, toc, tar] of times) {
-    if (!sameInstant(tocTime(toc, field), tar)) {
-      return `${field}: TOC ${toc ?? "unset"}, tar-split ${tar ? `${tar.sec}s+${tar.nsec}ns` : "unset"}`;
-    }
-  }
+  const differ = (field: string, toc: unknown, tar: unknown) =>
+    `${field}: TOC ${JSON.stringify(toc)}, tar-split ${JSON.stringify(tar)}`;
+  if (e.type !== type) return differ("type", e.type, type);
+  if (e.linkName !== hdr.linkname) return differ("linkName", e.linkName, hdr.linkname);
+  if (e.mode !== hdr.mode) return differ("mode", e.mode, hdr.mode);
+  if (e.size !== hdr.declaredSize) return differ("size", e.size, hdr.declaredSize);
+  if (e.uid !== hdr.uid) return differ("uid", e.uid, hdr.uid);
+  if (e.gid !== hdr.gid) return differ("gid", e.gid, hdr.gid);
+  if (e.devMajor !== hdr.devmajor) return differ("devMajor", e.devMajor, hdr.devmajor);
+  if (e.devMinor !== hdr.devminor) return differ("devMinor", e.devMinor, hdr.devminor);
+  const time =
+    differentTime("modtime", e.modtime, hdr.mtime) ??
+    differentTime("accesstime", e.accesstime, hdr.atime) ??
+    differentTime("changetime", e.changetime, hdr.ctime);
+  if (time !== undefined) return time;
+  if (e.xattrs === undefined && hdr.xattrs.size === 0) return undefined;
   if (!sameXattrs(e.xattrs, xattrsOf(hdr), opts.ignoreEmptyXattrs === true)) {
     return `xattrs: TOC ${JSON.stringify(e.xattrs ?? {})}, tar-split ${JSON.stringify(xattrsOf(hdr) ?? {})}`;
   }
   return undefined;
 }
 
-/** Throws FormatError naming the entry and field on the first disagreement. */
-export async function checkTocMatchesTarSplit(
-  toc: Toc,
-  headers: AsyncIterable<TarHeader>,
-  opts: ConsistencyOptions = {},
-): Promise<void> {
-  const byName = new Map<string, TocEntry>();
-  for (const e of toc.entries) {
-    if (e.type === "chunk") continue;
-    if (byName.has(e.name)) {
-      throw new FormatError(`TOC contains duplicate entries for path ${JSON.stringify(e.name)}`);
+function differentTime(
+  field: string,
+  toc: string | undefined,
+  tar: TarTime | undefined,
+): string | undefined {
+  if (sameInstant(tocTime(toc, field), tar)) return undefined;
+  return `${field}: TOC ${toc ?? "unset"}, tar-split ${tar ? `${tar.sec}s+${tar.nsec}ns` : "unset"}`;
+}
+
+/** Walks the headers against the TOC; the same checks for a sync or an async header source. */
+class Matcher {
+  private readonly byName = new Map<string, TocEntry>();
+
+  constructor(
+    toc: Toc,
+    private readonly opts: ConsistencyOptions,
+  ) {
+    for (const e of toc.entries) {
+      if (e.type === "chunk") continue;
+      if (this.byName.has(e.name)) {
+        throw new FormatError(`TOC contains duplicate entries for path ${JSON.stringify(e.name)}`);
+      }
+      this.byName.set(e.name, e);
     }
-    byName.set(e.name, e);
   }
-  for await (const hdr of headers) {
-    const e = byName.get(hdr.name);
+
+  visit(hdr: TarHeader): void {
+    const e = this.byName.get(hdr.name);
     if (e === undefined) {
       throw new FormatError(
         `tar-split and TOC data is inconsistent: tar-split contains an entry for ${JSON.stringify(hdr.name)} missing in TOC`,
       );
     }
-    byName.delete(hdr.name);
-    const diff = mismatch(e, hdr, opts);
+    this.byName.delete(hdr.name);
+    const diff = mismatch(e, hdr, this.opts);
     if (diff !== undefined) {
       throw new FormatError(
         `tar-split and TOC data is inconsistent for ${JSON.stringify(hdr.name)}: ${diff}`,
       );
     }
   }
-  if (byName.size > 0) {
-    const first = byName.keys().next().value as string;
-    throw new FormatError(
-      `TOC contains ${byName.size} entries not present in tar-split, e.g. ${JSON.stringify(first)}`,
-    );
+
+  finish(): void {
+    if (this.byName.size > 0) {
+      const first = this.byName.keys().next().value as string;
+      throw new FormatError(
+        `TOC contains ${this.byName.size} entries not present in tar-split, e.g. ${JSON.stringify(first)}`,
+      );
+    }
   }
+}
+
+/** Throws FormatError naming the entry and field on the first disagreement. */
+export async function checkTocMatchesTarSplit(
+  toc: Toc,
+  headers: AsyncIterable<TarHeader> | Iterable<TarHeader>,
+  opts: ConsistencyOptions = {},
+): Promise<void> {
+  if (Symbol.iterator in headers) return checkTocMatchesHeaders(toc, headers, opts);
+  const m = new Matcher(toc, opts);
+  for await (const hdr of headers) m.visit(hdr);
+  m.finish();
+}
+
+/** checkTocMatchesTarSplit over headers already in memory: no await per header. */
+export function checkTocMatchesHeaders(
+  toc: Toc,
+  headers: Iterable<TarHeader>,
+  opts: ConsistencyOptions = {},
+): void {
+  const m = new Matcher(toc, opts);
+  for (const hdr of headers) m.visit(hdr);
+  m.finish();
 }

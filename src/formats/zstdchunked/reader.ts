@@ -8,15 +8,15 @@
 import { type Digest, digestOf, verifyBytes } from "../../digest.js";
 import { FallbackError, FormatError, LimitExceededError, UnsupportedError } from "../../errors.js";
 import type { ByteRange, ChunkedLayer, ChunkRef, FileRef, RangeSource } from "../layer-index.js";
-import { iterateHeaders } from "../tarsplit/headers.js";
-import { readTarSplit } from "../tarsplit/reader.js";
+import { headersOf } from "../tarsplit/headers.js";
+import { parseTarSplit } from "../tarsplit/reader.js";
 import { zstdDecompress } from "../zstd.js";
 import {
   ESTARGZ_TOC_DIGEST_KEY,
   type MetadataPosition,
   parseZstdChunkedAnnotations,
 } from "./annotations.js";
-import { checkTocMatchesTarSplit } from "./consistency.js";
+import { checkTocMatchesHeaders } from "./consistency.js";
 import { FOOTER_TAIL_SIZE, type FooterVariant, parseFooter } from "./footer.js";
 import { looksLikeStargzToc, MAX_TOC_SIZE, parseToc, type Toc } from "./toc.js";
 import { tocFiles } from "./toc-files.js";
@@ -160,10 +160,6 @@ async function decompressBounded(data: Buffer, limit: number, what: string): Pro
   }
 }
 
-async function* once(buf: Buffer): AsyncGenerator<Uint8Array> {
-  yield buf;
-}
-
 export async function openZstdChunked(
   src: RangeSource,
   opts: OpenZstdChunkedOptions = {},
@@ -200,7 +196,7 @@ export async function openZstdChunked(
   // An unauthenticated tar-split (no digest anywhere) is fetched and dropped, like c/storage.
   const usable = tarSplit ?? legacyTarSplit;
   if (usable) {
-    await checkTocMatchesTarSplit(toc, iterateHeaders(readTarSplit(once(usable))), {
+    checkTocMatchesHeaders(toc, headersOf(parseTarSplit(usable)), {
       ignoreEmptyXattrs: trust === "legacy-annotation",
     });
   }

@@ -9,9 +9,6 @@ import type { TarTime } from "../tar/types.js";
 /** Go's zero time.Time (0001-01-01T00:00:00Z) in Unix seconds. */
 export const GO_ZERO_TIME_SEC = -62135596800;
 
-const RFC3339_RE =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|([+-])(\d{2}):(\d{2}))$/;
-
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function isLeap(y: number): boolean {
@@ -42,31 +39,83 @@ function civilFromDays(z: number): [number, number, number] {
   return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
 }
 
-/** Parse an RFC 3339 time like Go's time.Parse(time.RFC3339, s); fractions beyond 9 digits are truncated. */
+/** The value of `n` ASCII digits at `s[i..i+n)`, or -1 when any of them is not a digit. */
+function digitsAt(s: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = i; k < i + n; k++) {
+    const c = s.charCodeAt(k) - 0x30;
+    if (c < 0 || c > 9) return -1; // also NaN past the end
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+function invalid(s: string, what: string): FormatError {
+  return new FormatError(`${what}: invalid RFC 3339 time ${JSON.stringify(s.slice(0, 60))}`);
+}
+
+/**
+ * Parse an RFC 3339 time like Go's time.Parse(time.RFC3339, s): `YYYY-MM-DDTHH:MM:SS`, an
+ * optional fraction of any length (digits past the ninth are truncated), then `Z` or `±HH:MM`.
+ * Scanned by hand rather than with a regular expression: a TOC holds one or more per entry.
+ */
 export function parseRfc3339(s: string, what: string): TarTime {
-  const m = RFC3339_RE.exec(s);
-  if (!m) throw new FormatError(`${what}: invalid RFC 3339 time ${JSON.stringify(s.slice(0, 60))}`);
-  const [year, month, day, hour, min, sec] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const year = digitsAt(s, 0, 4);
+  const month = digitsAt(s, 5, 2);
+  const day = digitsAt(s, 8, 2);
+  const hour = digitsAt(s, 11, 2);
+  const min = digitsAt(s, 14, 2);
+  const sec = digitsAt(s, 17, 2);
+  if (
+    year < 0 ||
+    month < 0 ||
+    day < 0 ||
+    hour < 0 ||
+    min < 0 ||
+    sec < 0 ||
+    s.charCodeAt(4) !== 0x2d || // -
+    s.charCodeAt(7) !== 0x2d ||
+    s.charCodeAt(10) !== 0x54 || // T
+    s.charCodeAt(13) !== 0x3a || // :
+    s.charCodeAt(16) !== 0x3a
+  ) {
+    throw invalid(s, what);
+  }
+  let i = 19;
+  let nsec = 0;
+  if (s.charCodeAt(i) === 0x2e) {
+    // .fraction: at least one digit; the first nine count
+    const start = ++i;
+    let scale = 100_000_000;
+    for (;;) {
+      const c = s.charCodeAt(i) - 0x30;
+      if (!(c >= 0 && c <= 9)) break;
+      nsec += c * scale;
+      scale = Math.floor(scale / 10);
+      i++;
+    }
+    if (i === start) throw invalid(s, what);
+  }
+  const zone = s.charCodeAt(i);
+  let oh = 0;
+  let om = 0;
+  if (zone === 0x5a) {
+    if (s.length !== i + 1) throw invalid(s, what);
+  } else if (zone === 0x2b || zone === 0x2d) {
+    oh = digitsAt(s, i + 1, 2);
+    om = digitsAt(s, i + 4, 2);
+    if (oh < 0 || om < 0 || s.charCodeAt(i + 3) !== 0x3a || s.length !== i + 6) {
+      throw invalid(s, what);
+    }
+  } else {
+    throw invalid(s, what);
+  }
   const maxDay = month === 2 && isLeap(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
   if (month < 1 || month > 12 || day < 1 || day > maxDay || hour > 23 || min > 59 || sec > 59) {
     throw new FormatError(`${what}: time out of range ${JSON.stringify(s)}`);
   }
-  let offset = 0;
-  if (m[8] !== "Z") {
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
-    if (oh > 23 || om > 59)
-      throw new FormatError(`${what}: bad zone offset in ${JSON.stringify(s)}`);
-    offset = (m[9] === "-" ? -1 : 1) * (oh * 3600 + om * 60);
-  }
-  const nsec = m[7] === undefined ? 0 : Number(m[7].slice(0, 9).padEnd(9, "0"));
+  if (oh > 23 || om > 59) throw new FormatError(`${what}: bad zone offset in ${JSON.stringify(s)}`);
+  const offset = (zone === 0x2d ? -1 : 1) * (oh * 3600 + om * 60);
   const days = daysFromCivil(year, month, day);
   return { sec: days * 86400 + hour * 3600 + min * 60 + sec - offset, nsec };
 }

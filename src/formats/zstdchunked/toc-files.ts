@@ -34,6 +34,12 @@ function group(entries: readonly TocEntry[]): PendingFile[] {
   return files;
 }
 
+/** A sha256 digest as the TOC validation already accepted it; anything else parsed in full. */
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+function digestOf(d: string, what: () => string): Digest {
+  return d.length === 71 && SHA256_DIGEST.test(d) ? (d as Digest) : parseDigest(d, what());
+}
+
 /**
  * Regular files with payload, in TOC order, with chunk byte ranges. `tocOffset` is the blob
  * offset of the TOC payload: no payload frame may reach it.
@@ -52,16 +58,16 @@ export function tocFiles(toc: Toc, tocOffset: number): FileRef[] {
   let prevEnd = 0;
   return files.map((f, i) => {
     const e = f.entry;
-    const at = `TOC entry ${f.index} (${JSON.stringify(e.name)})`;
+    const at = () => `TOC entry ${f.index} (${JSON.stringify(e.name)})`;
     const end = ends[i]!;
     if (e.offset < prevEnd || e.offset <= 0) {
       throw new FormatError(
-        `${at}: offset ${e.offset} overlaps the previous payload (ends ${prevEnd})`,
+        `${at()}: offset ${e.offset} overlaps the previous payload (ends ${prevEnd})`,
       );
     }
     if (end <= e.offset || end > tocOffset) {
       throw new FormatError(
-        `${at}: payload range [${e.offset}, ${end}) is empty or reaches the TOC at ${tocOffset}`,
+        `${at()}: payload range [${e.offset}, ${end}) is empty or reaches the TOC at ${tocOffset}`,
       );
     }
     prevEnd = end;
@@ -71,7 +77,7 @@ export function tocFiles(toc: Toc, tocOffset: number): FileRef[] {
       const chunkEnd = next ? next.offset : end;
       if (c.offset >= chunkEnd) {
         throw new FormatError(
-          `${at}: chunk ${k} range [${c.offset}, ${chunkEnd}) is empty or not increasing`,
+          `${at()}: chunk ${k} range [${c.offset}, ${chunkEnd}) is empty or not increasing`,
         );
       }
       const ref: ChunkRef = {
@@ -82,13 +88,13 @@ export function tocFiles(toc: Toc, tocOffset: number): FileRef[] {
         zeros: multi && c.chunkType === "zeros",
       };
       if (multi && c.chunkDigest !== "")
-        ref.digest = parseDigest(c.chunkDigest, `${at} chunk ${k}`);
+        ref.digest = digestOf(c.chunkDigest, () => `${at()} chunk ${k}`);
       return ref;
     });
     return {
       name: cleanAbsPath(e.name),
       size: e.size,
-      digest: parseDigest(e.digest, `${at} digest`) as Digest,
+      digest: digestOf(e.digest, () => `${at()} digest`),
       chunks,
     };
   });

@@ -7,8 +7,8 @@
  */
 import { EMPTY_SHA256, parseDigest } from "../../digest.js";
 import { FormatError, LimitExceededError } from "../../errors.js";
-import { checkLayerTree } from "../tree-rules.js";
-import { cleanAbsPath, confinedPath } from "./path.js";
+import { checkLayerTree, type TreeEntry } from "../tree-rules.js";
+import { confinedPath } from "./path.js";
 import { parseRfc3339 } from "./time.js";
 
 export type TocEntryType =
@@ -98,101 +98,147 @@ function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function str(v: unknown, what: string): string {
+/** Error context, built only when something is wrong (a TOC has thousands of entries). */
+function fieldName(index: number, key: string): string {
+  return `TOC entry ${index} field ${key}`;
+}
+
+function str(v: unknown, index: number, key: string): string {
+  if (typeof v === "string") return v;
   if (v === null) return "";
-  if (typeof v !== "string") throw new FormatError(`${what}: expected a string`);
-  return v;
+  throw new FormatError(`${fieldName(index, key)}: expected a string`);
 }
 
-function int(v: unknown, what: string): number {
+function int(v: unknown, index: number, key: string): number {
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return v;
   if (v === null) return 0;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-    throw new FormatError(`${what}: expected a non-negative integer below 2^53, got ${v}`);
-  }
-  return v;
+  throw new FormatError(
+    `${fieldName(index, key)}: expected a non-negative integer below 2^53, got ${v}`,
+  );
 }
 
-function time(v: unknown, what: string): string | undefined {
+// Most entries of a layer share one time: the last valid one needs no second check.
+let lastValidTime = "";
+
+function time(v: unknown, index: number, key: string): string | undefined {
   if (v === null) return undefined;
-  const s = str(v, what);
-  parseRfc3339(s, what);
+  const s = str(v, index, key);
+  if (s !== lastValidTime) {
+    parseRfc3339(s, fieldName(index, key));
+    lastValidTime = s;
+  }
   return s;
 }
 
+/**
+ * TOC keys by field number. Go matches JSON keys to struct fields case-insensitively: the
+ * spelling c/storage writes is found directly, any other spelling through its lower case.
+ */
+const FIELDS: ReadonlyMap<string, number> = new Map(
+  [
+    "type",
+    "name",
+    "linkName",
+    "mode",
+    "size",
+    "uid",
+    "gid",
+    "modtime",
+    "accesstime",
+    "changetime",
+    "devMajor",
+    "devMinor",
+    "xattrs",
+    "digest",
+    "offset",
+    "endOffset",
+    "chunkSize",
+    "chunkOffset",
+    "chunkDigest",
+    "chunkType",
+  ].flatMap((k, i) => [
+    [k, i],
+    [k.toLowerCase(), i],
+  ]),
+);
+
+function fieldOf(key: string): number | undefined {
+  return FIELDS.get(key) ?? FIELDS.get(key.toLowerCase());
+}
+
 function parseEntry(raw: unknown, index: number): TocEntry {
-  const at = `TOC entry ${index}`;
-  if (!isObject(raw)) throw new FormatError(`${at}: not an object`);
+  if (!isObject(raw)) throw new FormatError(`TOC entry ${index}: not an object`);
   const e = emptyTocEntry("reg", "");
   let type = "";
-  for (const [key, value] of Object.entries(raw)) {
-    const what = `${at} field ${key}`;
-    switch (key.toLowerCase()) {
-      case "type":
-        type = str(value, what);
+  for (const key of Object.keys(raw)) {
+    const value = raw[key];
+    switch (fieldOf(key)) {
+      case 0:
+        type = str(value, index, key);
         break;
-      case "name":
-        e.name = str(value, what);
+      case 1:
+        e.name = str(value, index, key);
         break;
-      case "linkname":
-        e.linkName = str(value, what);
+      case 2:
+        e.linkName = str(value, index, key);
         break;
-      case "mode":
-        e.mode = int(value, what);
+      case 3:
+        e.mode = int(value, index, key);
         break;
-      case "size":
-        e.size = int(value, what);
+      case 4:
+        e.size = int(value, index, key);
         break;
-      case "uid":
-        e.uid = int(value, what);
+      case 5:
+        e.uid = int(value, index, key);
         break;
-      case "gid":
-        e.gid = int(value, what);
+      case 6:
+        e.gid = int(value, index, key);
         break;
-      case "modtime":
-        e.modtime = time(value, what);
+      case 7:
+        e.modtime = time(value, index, key);
         break;
-      case "accesstime":
-        e.accesstime = time(value, what);
+      case 8:
+        e.accesstime = time(value, index, key);
         break;
-      case "changetime":
-        e.changetime = time(value, what);
+      case 9:
+        e.changetime = time(value, index, key);
         break;
-      case "devmajor":
-        e.devMajor = int(value, what);
+      case 10:
+        e.devMajor = int(value, index, key);
         break;
-      case "devminor":
-        e.devMinor = int(value, what);
+      case 11:
+        e.devMinor = int(value, index, key);
         break;
-      case "xattrs":
-        e.xattrs = parseXattrs(value, what);
+      case 12:
+        e.xattrs = parseXattrs(value, fieldName(index, key));
         break;
-      case "digest":
-        e.digest = str(value, what);
+      case 13:
+        e.digest = str(value, index, key);
         break;
-      case "offset":
-        e.offset = int(value, what);
+      case 14:
+        e.offset = int(value, index, key);
         break;
-      case "endoffset":
-        e.endOffset = int(value, what);
+      case 15:
+        e.endOffset = int(value, index, key);
         break;
-      case "chunksize":
-        e.chunkSize = int(value, what);
+      case 16:
+        e.chunkSize = int(value, index, key);
         break;
-      case "chunkoffset":
-        e.chunkOffset = int(value, what);
+      case 17:
+        e.chunkOffset = int(value, index, key);
         break;
-      case "chunkdigest":
-        e.chunkDigest = str(value, what);
+      case 18:
+        e.chunkDigest = str(value, index, key);
         break;
-      case "chunktype":
-        e.chunkType = str(value, what);
+      case 19:
+        e.chunkType = str(value, index, key);
         break;
       default: // unknown keys are skipped, like unmarshalToc's iter.Skip()
     }
   }
   if (!ENTRY_TYPES.has(type)) {
     throw new FormatError(
-      `${at} (${JSON.stringify(e.name)}): unknown type ${JSON.stringify(type)}`,
+      `TOC entry ${index} (${JSON.stringify(e.name)}): unknown type ${JSON.stringify(type)}`,
     );
   }
   e.type = type as TocEntryType;
@@ -205,7 +251,11 @@ function parseXattrs(value: unknown, what: string): Record<string, string> | und
   if (value === null) return undefined;
   if (!isObject(value)) throw new FormatError(`${what}: expected an object`);
   const out: Record<string, string> = Object.create(null);
-  for (const [k, v] of Object.entries(value)) out[k] = str(v, `${what}[${JSON.stringify(k)}]`);
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v === "string") out[k] = v;
+    else if (v === null) out[k] = "";
+    else throw new FormatError(`${what}[${JSON.stringify(k)}]: expected a string`);
+  }
   return out;
 }
 
@@ -239,7 +289,10 @@ export function parseToc(json: Buffer): Toc {
         else toc.entries = value.map(parseEntry);
         break;
       case "tarsplitdigest": {
-        const d = str(value, "TOC tarSplitDigest");
+        if (value !== null && typeof value !== "string") {
+          throw new FormatError("TOC tarSplitDigest: expected a string");
+        }
+        const d = value ?? "";
         if (d !== "") toc.tarSplitDigest = parseDigest(d, "invalid tarSplitDigest");
         break;
       }
@@ -250,81 +303,92 @@ export function parseToc(json: Buffer): Toc {
   return toc;
 }
 
+/** How an entry is named in errors (built only on failure). */
+function entryAt(i: number, e: TocEntry): string {
+  return `TOC entry ${i} (${JSON.stringify(e.name)})`;
+}
+
 /** Structural rules that need no blob offsets. Throws FormatError naming the entry. */
 export function validateTocEntries(entries: readonly TocEntry[]): void {
   const seen = new Map<string, number>();
-  // The multi-chunk file the next `chunk` entry must continue (undefined when none).
-  let open: { name: string; size: number; covered: number } | undefined;
-  const closeOpen = (at: string) => {
-    if (open && open.covered !== open.size) {
+  const tree: TreeEntry[] = [];
+  // The multi-chunk file the next `chunk` entry must continue (-1 when none).
+  let open = -1;
+  let covered = 0;
+  const closeOpen = (at: () => string) => {
+    if (open >= 0 && covered !== entries[open]!.size) {
+      const o = entries[open]!;
       throw new FormatError(
-        `${at}: chunks of ${JSON.stringify(open.name)} cover ${open.covered} bytes, size is ${open.size}`,
+        `${at()}: chunks of ${JSON.stringify(o.name)} cover ${covered} bytes, size is ${o.size}`,
       );
     }
-    open = undefined;
+    open = -1;
   };
-  entries.forEach((e, i) => {
-    const at = `TOC entry ${i} (${JSON.stringify(e.name)})`;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const at = () => entryAt(i, e);
     if (e.type === "chunk") {
-      if (!open) throw new FormatError(`${at}: chunk type without a regular file`);
-      if (e.name !== open.name)
-        throw new FormatError(`${at}: chunk of ${JSON.stringify(open.name)} has another name`);
+      if (open < 0) throw new FormatError(`${at()}: chunk type without a regular file`);
+      const o = entries[open]!;
+      if (e.name !== o.name)
+        throw new FormatError(`${at()}: chunk of ${JSON.stringify(o.name)} has another name`);
       checkChunkFields(e, at, true);
-      if (e.chunkOffset !== open.covered) {
-        throw new FormatError(`${at}: chunkOffset ${e.chunkOffset}, expected ${open.covered}`);
+      if (e.chunkOffset !== covered) {
+        throw new FormatError(`${at()}: chunkOffset ${e.chunkOffset}, expected ${covered}`);
       }
-      open.covered += e.chunkSize;
-      return;
+      covered += e.chunkSize;
+      continue;
     }
     closeOpen(at);
     const clean = confinedPath(e.name, at);
     const prev = seen.get(clean);
     if (prev !== undefined) {
-      throw new FormatError(`${at}: duplicate entry for path ${clean} (also entry ${prev})`);
+      throw new FormatError(`${at()}: duplicate entry for path ${clean} (also entry ${prev})`);
     }
     seen.set(clean, i);
-    if (e.type === "hardlink") confinedPath(e.linkName, `${at} linkName`);
+    const link = e.type === "hardlink" ? confinedPath(e.linkName, () => `${at()} linkName`) : "";
+    tree.push({ name: clean, type: e.type, linkName: e.type === "hardlink" ? link : undefined });
     if (e.type !== "reg") {
       if (e.offset !== 0 || e.endOffset !== 0 || e.chunkSize !== 0) {
-        throw new FormatError(`${at}: a ${e.type} entry cannot carry payload offsets or chunks`);
+        throw new FormatError(`${at()}: a ${e.type} entry cannot carry payload offsets or chunks`);
       }
-      return;
+      continue;
     }
-    parseDigest(e.digest, `${at} digest`);
+    checkDigest(e.digest, at, "digest");
     if (e.size === 0) {
       if (e.offset !== 0 || e.endOffset !== 0 || e.chunkSize !== 0) {
-        throw new FormatError(`${at}: an empty file cannot carry payload offsets or chunks`);
+        throw new FormatError(`${at()}: an empty file cannot carry payload offsets or chunks`);
       }
-      return;
+      continue;
     }
-    if (e.offset === 0) throw new FormatError(`${at}: file with ${e.size} bytes has no offset`);
+    if (e.offset === 0) throw new FormatError(`${at()}: file with ${e.size} bytes has no offset`);
     if (e.chunkSize > 0) {
       checkChunkFields(e, at, false);
       if (e.chunkOffset !== 0)
-        throw new FormatError(`${at}: first chunk has chunkOffset ${e.chunkOffset}`);
-      open = { name: e.name, size: e.size, covered: e.chunkSize };
+        throw new FormatError(`${at()}: first chunk has chunkOffset ${e.chunkOffset}`);
+      open = i;
+      covered = e.chunkSize;
     }
-  });
-  closeOpen("end of TOC");
-  checkLayerTree(
-    entries
-      .filter((e) => e.type !== "chunk")
-      .map((e) => ({
-        name: cleanAbsPath(e.name),
-        type: e.type,
-        linkName: e.type === "hardlink" ? cleanAbsPath(e.linkName) : undefined,
-      })),
-    "TOC",
-  );
+  }
+  closeOpen(() => "end of TOC");
+  checkLayerTree(tree, "TOC");
 }
 
-function checkChunkFields(e: TocEntry, at: string, isChunkEntry: boolean): void {
-  if (e.chunkSize <= 0) throw new FormatError(`${at}: chunkSize must be positive`);
+/** A valid sha256 digest passes one cheap test; anything else gets parseDigest's full check. */
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+function checkDigest(d: string, at: () => string, what: string): void {
+  if (d.length === 71 && SHA256_DIGEST.test(d)) return;
+  parseDigest(d, `${at()} ${what}`);
+}
+
+function checkChunkFields(e: TocEntry, at: () => string, isChunkEntry: boolean): void {
+  if (e.chunkSize <= 0) throw new FormatError(`${at()}: chunkSize must be positive`);
   if (e.chunkType !== "" && e.chunkType !== "zeros") {
-    throw new FormatError(`${at}: unknown chunkType ${JSON.stringify(e.chunkType)}`);
+    throw new FormatError(`${at()}: unknown chunkType ${JSON.stringify(e.chunkType)}`);
   }
-  if (isChunkEntry || e.chunkDigest !== "") parseDigest(e.chunkDigest, `${at} chunkDigest`);
-  if (isChunkEntry && e.offset === 0) throw new FormatError(`${at}: chunk without offset`);
+  if (isChunkEntry || e.chunkDigest !== "") checkDigest(e.chunkDigest, at, "chunkDigest");
+  if (isChunkEntry && e.offset === 0) throw new FormatError(`${at()}: chunk without offset`);
 }
 
 /**
