@@ -22,6 +22,12 @@ import {
 } from "../oci/platform.js";
 import type { Descriptor, Platform } from "../oci/types.js";
 import { batchRanges } from "../pull/batches.js";
+import {
+  DEFAULT_BATCH_BYTES,
+  DEFAULT_BATCH_RANGES,
+  DEFAULT_MAX_RANGE_BYTES,
+  MERGE_GAP_BYTES,
+} from "../pull/config.js";
 import { discoverLayer } from "../pull/discover.js";
 import { MIN_SKIP_SHARE } from "../pull/layer-members.js";
 import { lookupStore } from "../pull/lookup.js";
@@ -37,10 +43,8 @@ import {
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/store.js";
 
-/** The pull's batch budget and gap merging (pull.ts, layer.ts): the plan must match a pull's. */
-const BATCH_BYTES = 16 << 20;
-const MAX_RANGE_BYTES = 4 << 20;
-const MERGE_GAP_BYTES = 160;
+// The pull's batch budget and gap merging (pull/config.ts): the plan must match a pull's.
+const BATCH_BYTES = DEFAULT_BATCH_BYTES;
 
 export interface InspectOptions {
   /** With a store (directory or open store), each layer gets a dry-run plan. */
@@ -306,7 +310,9 @@ async function inspectLayer(
     alwaysMergeGap: MERGE_GAP_BYTES,
   });
   let bytes = meta.bytes + plan.totals.bytesToFetch;
-  let requests = meta.requests + batchRanges(plan.ranges, BATCH_BYTES, MAX_RANGE_BYTES).length;
+  let requests =
+    meta.requests +
+    batchRanges(plan.ranges, BATCH_BYTES, DEFAULT_MAX_RANGE_BYTES, DEFAULT_BATCH_RANGES).length;
   if (discovery.kind === "rebuild" && discovery.strategy.kind === "frames") {
     const gaps = skeletonOf(discovery.strategy.layer).gaps;
     const gapBytes = gaps.reduce((n, g) => n + g.length, 0);

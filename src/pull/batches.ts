@@ -5,18 +5,37 @@
  * again (the registry client re-requests the ranges not yet delivered, never half a range); the
  * pieces still travel in one multi-range request. A single chunk larger than either travels
  * alone.
+ *
+ * Batches are also capped in ranges, ramping up: a registry serves a multi-range request one
+ * range after the other (Debian's docker-registry takes about 1 ms per range), and a batch's
+ * chunks are decoded only once all of it has arrived. So the first requests are small (the
+ * rebuild starts on the first answer while the later ones are still being served, several at
+ * once), then up to `maxCount` ranges each.
  */
 import { groupByBytes } from "../formats/read-ahead.js";
 import type { PlannedRange } from "./plan.js";
+
+/** Ranges in the first request; each next one may hold twice as many, up to the cap. */
+export const FIRST_BATCH_RANGES = 8;
 
 export function batchRanges(
   ranges: readonly PlannedRange[],
   budget: number,
   maxRange: number = budget,
+  maxCount = Number.POSITIVE_INFINITY,
 ): PlannedRange[][] {
   const pieceLimit = Math.min(budget, maxRange);
   const pieces = ranges.flatMap((r) => (r.length <= pieceLimit ? [r] : splitRange(r, pieceLimit)));
-  return groupByBytes(pieces, (r) => r.length, budget);
+  const batches: PlannedRange[][] = [];
+  for (const group of groupByBytes(pieces, (r) => r.length, budget)) {
+    for (let at = 0; at < group.length; ) {
+      const n = batches.length < 16 ? FIRST_BATCH_RANGES * 2 ** batches.length : maxCount;
+      const take = Math.max(1, Math.min(n, maxCount));
+      batches.push(group.slice(at, at + take));
+      at += take;
+    }
+  }
+  return batches;
 }
 
 /** Cuts a range at chunk starts into pieces of at most `budget` bytes where chunks allow. */

@@ -14,6 +14,8 @@ export const DEFAULT_LAYER_CONCURRENCY = 3;
 export const DEFAULT_BATCH_BYTES = 16 << 20;
 /** Longest single range: a dropped connection costs at most this much again. */
 export const DEFAULT_MAX_RANGE_BYTES = 4 << 20;
+/** Ranges per request at most (batches.ts ramps up to it). */
+export const DEFAULT_BATCH_RANGES = 64;
 /** Requests a layer keeps in flight ahead of the one it consumes. */
 export const DEFAULT_BATCHES_AHEAD = 4;
 /**
@@ -42,6 +44,7 @@ export interface PullConfig {
   batchBytes: number;
   maxRangeBytes: number;
   batchesAhead: number;
+  batchRanges: number;
   mergeGapBytes: number;
   coldStreamMinBytes: number;
 }
@@ -61,6 +64,7 @@ export function resolvePullConfig(options: PullOptions): PullConfig {
     maxRangeBytes: positive(options.maxRangeBytes, DEFAULT_MAX_RANGE_BYTES, "maxRangeBytes"),
     // More requests ahead than the client lets run at once would only queue.
     batchesAhead: Math.min(DEFAULT_BATCHES_AHEAD, concurrency),
+    batchRanges: DEFAULT_BATCH_RANGES,
     mergeGapBytes: MERGE_GAP_BYTES,
     coldStreamMinBytes: COLD_STREAM_MIN_BYTES,
   };

@@ -26,6 +26,8 @@ export interface FetchOptions {
   reading: ReadAheadOptions;
   /** Longest single range; longer planned ranges are cut at chunk boundaries (batches.ts). */
   maxRangeBytes: number;
+  /** Most ranges per request (batches.ts ramps up to it). */
+  maxRangesPerRequest?: number;
   /** Compressed bytes of each batch of ranges, once it has arrived. */
   onBytes?: (bytes: number) => void;
   /**
@@ -222,7 +224,12 @@ export class StoreFirstContent implements ContentSource {
 
   /** Every remote chunk, decoded and verified, in plan (= blob) order; batches read ahead. */
   private async *decodedChunks(plan: Plan, opts: FetchOptions): AsyncGenerator<DecodedChunk> {
-    const batches = batchRanges(plan.ranges, opts.reading.batchBytes, opts.maxRangeBytes);
+    const batches = batchRanges(
+      plan.ranges,
+      opts.reading.batchBytes,
+      opts.maxRangeBytes,
+      opts.maxRangesPerRequest,
+    );
     for await (const { batch, buffers } of readBatches(this.blob, batches, this.reading)) {
       opts.onBytes?.(batch.reduce((n, r) => n + r.length, 0));
       const items = batch.flatMap((range, r) =>

@@ -164,6 +164,7 @@ async function chunkPull(
   const content = new StoreFirstContent(layer, plan, hits, source, ctx.store, {
     reading: { batchBytes: ctx.cfg.batchBytes, ahead: ctx.cfg.batchesAhead, signal: ctx.signal },
     maxRangeBytes: ctx.cfg.maxRangeBytes,
+    maxRangesPerRequest: ctx.cfg.batchRanges,
     // Held files are proven by the diff_id, not hashed one by one, unless this is the careful
     // second run after the diff_id failed (below).
     diffIdFollows: proof.verified === "diff-id" && !careful,
