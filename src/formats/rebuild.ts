@@ -7,6 +7,7 @@
 import type { ContentSource } from "./content-source.js";
 import type { EstargzLayer } from "./estargz/reader.js";
 import { rebuildFromMembers } from "./estargz/rebuild.js";
+import { type HeaderFlavour, rebuildFromTocHeaders } from "./estargz/toc-headers.js";
 import type { EstargzZstdLayer } from "./estargz/zstd-flavour.js";
 import type { ZstdChunkedLayer } from "./zstdchunked/reader.js";
 import {
@@ -24,7 +25,12 @@ export type RebuildStrategy =
   /** zstd:chunked without one: the frames between the payloads hold the rest of the tar. */
   | { kind: "frames"; layer: ZstdChunkedLayer }
   /** eStargz (both flavours): the members decompress to the tar; held chunks are skipped. */
-  | { kind: "members"; layer: EstargzLayer | EstargzZstdLayer };
+  | { kind: "members"; layer: EstargzLayer | EstargzZstdLayer; why?: string }
+  /**
+   * gzip eStargz: every header regenerated from the TOC as the Go writer wrote it, files filled
+   * in, no member read (estargz/toc-headers.ts); the members strategy follows when it misses.
+   */
+  | { kind: "toc-headers"; layer: EstargzLayer; flavour: HeaderFlavour };
 
 export function strategyFor(
   layer: ZstdChunkedLayer | EstargzLayer | EstargzZstdLayer,
@@ -47,5 +53,7 @@ export function rebuild(
       return rebuildFromFrames(strategy.layer, source);
     case "members":
       return rebuildFromMembers(strategy.layer, source);
+    case "toc-headers":
+      return rebuildFromTocHeaders(strategy.layer, source, strategy.flavour);
   }
 }
