@@ -10,10 +10,19 @@
 import { digestOf } from "../digest.js";
 import { DigestMismatchError, NotInStoreError } from "../errors.js";
 import type { ContentSource } from "../formats/content-source.js";
+import type { EstargzLayer } from "../formats/estargz/reader.js";
 import { planMembers, rebuildFromMembers } from "../formats/estargz/rebuild.js";
-import { UnreproducibleHeaderError } from "../formats/estargz/toc-headers.js";
+import {
+  LANDMARK_DIGEST,
+  NO_PREFETCH_LANDMARK,
+  normalizeTocName,
+  PREFETCH_LANDMARK,
+  TOC_TAR_NAME,
+} from "../formats/estargz/toc.js";
+import { LANDMARK_CONTENTS, UnreproducibleHeaderError } from "../formats/estargz/toc-headers.js";
 import type { ChunkRef, FileRef } from "../formats/layer-index.js";
 import type { RebuildStrategy } from "../formats/rebuild.js";
+import type { Store } from "../store/store.js";
 import { StoreFirstContent } from "./fetch.js";
 import { indexTar } from "./full.js";
 import { type LayerContext, type LayerJob, partialResult, recordIndexed } from "./layer-context.js";
@@ -47,6 +56,29 @@ export function tocHeadersMiss(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The files of a tar regenerated from the TOC that are not in the TOC's file list (landmarks and
+ * `stargz.index.json`, both proven with the tar), written to the store so the layer's tar-split
+ * can be exported like any other.
+ */
+export async function storeTocEntryFiles(store: Store, layer: EstargzLayer): Promise<FileRef[]> {
+  const out: FileRef[] = [];
+  const put = async (name: string, data: Buffer) => {
+    const { digest } = await store.writeObject(data, digestOf(data));
+    out.push({ name, size: data.length, digest, chunks: [] });
+  };
+  for (const e of layer.toc.entries) {
+    if (e.type === "reg" && e.digest === LANDMARK_DIGEST && e.size === 1) {
+      const name = normalizeTocName(e.name, "eStargz TOC entry");
+      if (name === NO_PREFETCH_LANDMARK || name === PREFETCH_LANDMARK) {
+        await put(e.name, LANDMARK_CONTENTS);
+      }
+    }
+  }
+  await put(TOC_TAR_NAME, layer.tocJson);
+  return out;
+}
+
 export async function memberPull(
   ctx: LayerContext,
   job: LayerJob,
@@ -62,9 +94,9 @@ export async function memberPull(
   });
   const source = careful ? checkedChunks(content, ctx) : content;
   const plan = planMembers(layer, desc.size, (f, c) => content.holds(f, c));
-  const reason = littleHeldReason(layer.format, plan.skippedBytes, desc.size);
-  if (reason) return fullLayer(ctx, job, { format: layer.format, reason });
   const why = strategy.why ? `${strategy.why}; ` : "";
+  const reason = littleHeldReason(layer.format, plan.skippedBytes, desc.size);
+  if (reason) return fullLayer(ctx, job, { format: layer.format, reason: why + reason });
   ctx.progress({
     kind: "plan",
     layer: desc.digest,

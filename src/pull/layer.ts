@@ -26,7 +26,12 @@ import {
   recordLayer,
 } from "./layer-context.js";
 import { fullLayer } from "./layer-full.js";
-import { littleHeldReason, memberPull, tocHeadersMiss } from "./layer-members.js";
+import {
+  littleHeldReason,
+  memberPull,
+  storeTocEntryFiles,
+  tocHeadersMiss,
+} from "./layer-members.js";
 import { lookupStore } from "./lookup.js";
 import { type Plan, planLayer } from "./plan.js";
 import type { LayerFormat, LayerResult, VerifyPolicy } from "./types.js";
@@ -240,11 +245,16 @@ async function chunkPull(
     throw err;
   }
   const verified: VerifyPolicy = proof.verified;
+  // The regenerated tar also holds the landmark and the TOC entry; its tar-split names them.
+  const extra =
+    proof.verified === "diff-id" && proof.strategy.kind === "toc-headers"
+      ? await storeTocEntryFiles(ctx.store, proof.strategy.layer)
+      : [];
   await recordLayer(ctx, job, {
     format: layer.format,
     tocDigest: layer.tocDigest,
     verified,
-    files: layer.files,
+    files: [...layer.files, ...extra],
     uncompressedSize: proven.size,
     tarSplit: proven.tarSplit,
   });

@@ -120,7 +120,8 @@ export function tocEntryHeader(e: TocEntry, names: CarriedNames, flavour: Header
   }
 }
 
-const LANDMARK_CONTENTS = Buffer.from([0x0f]);
+/** What a landmark file holds (one byte, 0x0f). */
+export const LANDMARK_CONTENTS: Buffer = Buffer.from([0x0f]);
 
 /**
  * The layer tar from the TOC and `source` (file content; landmark files are written here).
