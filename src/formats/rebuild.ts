@@ -7,17 +7,24 @@
 import type { ContentSource } from "./content-source.js";
 import type { EstargzLayer } from "./estargz/reader.js";
 import { rebuildFromMembers } from "./estargz/rebuild.js";
-import { type HeaderFlavour, rebuildFromTocHeaders } from "./estargz/toc-headers.js";
+import {
+  type HeaderFlavour,
+  rebuildFromTocHeaders,
+  type TarSplitSink,
+} from "./estargz/toc-headers.js";
 import type { EstargzZstdLayer } from "./estargz/zstd-flavour.js";
 import type { ZstdChunkedLayer } from "./zstdchunked/reader.js";
 import {
   authenticatedTarSplit,
-  type RebuildOptions,
   rebuildFromTarSplit,
+  type RebuildOptions as TarSplitOptions,
 } from "./zstdchunked/rebuild.js";
 import { rebuildFromFrames } from "./zstdchunked/rebuild-frames.js";
 
-export type { RebuildOptions };
+export interface RebuildOptions extends TarSplitOptions {
+  /** Strategies that generate every header (toc-headers) leave the tar's tar-split here. */
+  tarSplit?: TarSplitSink;
+}
 
 export type RebuildStrategy =
   /** zstd:chunked with an authenticated tar-split: segments verbatim, files filled in. */
@@ -54,6 +61,6 @@ export function rebuild(
     case "members":
       return rebuildFromMembers(strategy.layer, source);
     case "toc-headers":
-      return rebuildFromTocHeaders(strategy.layer, source, strategy.flavour);
+      return rebuildFromTocHeaders(strategy.layer, source, strategy.flavour, options.tarSplit);
   }
 }

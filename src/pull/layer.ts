@@ -283,11 +283,16 @@ async function rebuildAndVerify(
   });
   const { strategy } = proof;
   // Only a tar rebuilt from its frames can lack the trailing padding a legacy writer cut.
-  const tar = rebuild(strategy, content, { diffIdFollows: true });
+  // toc-headers knows every header it writes: it builds the tar-split itself, no parsing.
+  const generated: { lines?: string[] } = {};
+  const tar = rebuild(strategy, content, { diffIdFollows: true, tarSplit: generated });
   const r = await verifyTar(tar, job.diffId, job.desc.digest, {
-    describe: strategy.kind !== "tar-split",
+    describe: strategy.kind === "frames" || strategy.kind === "members",
     padding: strategy.kind === "frames",
   });
+  if (strategy.kind === "toc-headers") {
+    return { size: r.size, tarSplit: generated.lines && Buffer.from(generated.lines.join("")) };
+  }
   if (r.trailingPadding) {
     ctx.progress({
       kind: "verify",

@@ -13,8 +13,9 @@ import { blobContent, OFFLINE_READING } from "../../src/formats/content-source.j
 import { encodeGnuHeader } from "../../src/formats/estargz/gnu-header.js";
 import { PROBE_MAX_BYTES, probeHeaderFlavour } from "../../src/formats/estargz/header-probe.js";
 import { openEstargz } from "../../src/formats/estargz/reader.js";
-import { rebuildFromTocHeaders } from "../../src/formats/estargz/toc-headers.js";
+import { rebuildFromTocHeaders, type TarSplitSink } from "../../src/formats/estargz/toc-headers.js";
 import { readTar } from "../../src/formats/tar/reader.js";
+import { TarSplitBuilder } from "../../src/formats/tarsplit/builder.js";
 import { CASES, hasVector, memorySource, vector, vectorFile } from "./helpers.js";
 
 /** Inputs whose headers hold what the TOC cannot say (see test/fixtures/vectors/pax/NOTES.txt). */
@@ -50,10 +51,13 @@ describe("eStargz tar regenerated from the TOC (reference vectors)", () => {
         return;
       }
       assert.ok(!("miss" in probe), `probe: ${JSON.stringify(probe)}`);
+      const sink: TarSplitSink = {};
       const digest = await hashOf(
-        rebuildFromTocHeaders(layer, blobContent(src, layer, OFFLINE_READING), probe.flavour),
+        rebuildFromTocHeaders(layer, blobContent(src, layer, OFFLINE_READING), probe.flavour, sink),
       );
       assert.equal(digest, info.layer_diff_id);
+      // The tar-split built from the generated pieces is the one a tar reader would describe.
+      assert.equal(sink.lines?.join(""), await describedTarSplit(gunzipSync(blob)));
       // Nothing but file chunks was read: every read is exactly one chunk's member(s).
       const chunkRanges = new Set(
         layer.files.flatMap((f) => f.chunks.map((c) => `${c.offset}+${c.end - c.offset}`)),
@@ -132,4 +136,11 @@ function rawHeaderLength(raw: Buffer, name: string, linkname: string): number {
     return Buffer.byteLength(s) > 100 ? 512 + Math.ceil(n / 512) * 512 : 0;
   };
   return Math.min(raw.length, 512 + long(name) + long(linkname));
+}
+
+async function describedTarSplit(tar: Buffer): Promise<string> {
+  const b = new TarSplitBuilder();
+  let out = "";
+  for await (const ev of readTar([tar])) out += b.push(ev);
+  return out + b.finish();
 }

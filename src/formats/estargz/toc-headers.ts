@@ -18,10 +18,12 @@
  * Nothing here is trusted: the result is only accepted when it hashes to the diff_id, and the
  * caller falls back to reading the members when it does not.
  */
-import { FormatError } from "../../errors.js";
+import { ChunkpullError, FormatError } from "../../errors.js";
 import type { ContentSource } from "../content-source.js";
 import type { FileRef } from "../layer-index.js";
+import type { TarEvent, TarHeader } from "../tar/types.js";
 import { encodeTarHeader, type TarHeaderInit, tarPadding } from "../tar/writer.js";
+import { TarSplitBuilder } from "../tarsplit/builder.js";
 import { encodeGnuHeader } from "./gnu-header.js";
 import type { EstargzLayer } from "./reader.js";
 import {
@@ -29,6 +31,7 @@ import {
   NO_PREFETCH_LANDMARK,
   normalizeTocName,
   PREFETCH_LANDMARK,
+  TOC_TAR_NAME,
   type TocEntry,
 } from "./toc.js";
 import { encodeTocTar } from "./toc-tar.js";
@@ -123,40 +126,121 @@ export function tocEntryHeader(e: TocEntry, names: CarriedNames, flavour: Header
 /** What a landmark file holds (one byte, 0x0f). */
 export const LANDMARK_CONTENTS: Buffer = Buffer.from([0x0f]);
 
+/** Collects the regenerated tar's tar-split; `lines` is undefined when it cannot have one. */
+export interface TarSplitSink {
+  lines?: string[];
+}
+
 /**
  * The layer tar from the TOC and `source` (file content; landmark files are written here).
  * Throws UnreproducibleHeaderError when an entry cannot be written; a wrong guess anywhere
- * else shows as a diff_id mismatch.
+ * else shows as a diff_id mismatch. With `tarSplit`, the tar's tar-split is built on the way
+ * from what is generated (no parsing of the tar); it only counts once the diff_id holds.
  */
 export async function* rebuildFromTocHeaders(
   layer: EstargzLayer,
   source: ContentSource,
   flavour: HeaderFlavour = "go",
+  tarSplit?: TarSplitSink,
 ): AsyncGenerator<Buffer> {
+  const split = new SplitRecorder(tarSplit);
   const names = new CarriedNames();
   // layer.files are the non-landmark regular files with content, in TOC order.
   let nextFile = 0;
+  let padding: Buffer = Buffer.alloc(0);
   for (const e of layer.toc.entries) {
     if (e.type === "chunk") continue;
-    yield tocEntryHeader(e, names, flavour);
+    const header = tocEntryHeader(e, names, flavour);
     const size = e.type === "reg" ? (e.size ?? 0) : 0;
+    split.entry(e.name, size, padding, header);
+    yield header;
+    padding = tarPadding(size);
     if (size === 0) continue;
     if (isLandmark(e)) {
       if (size !== 1 || e.digest !== LANDMARK_DIGEST) {
         throw new UnreproducibleHeaderError(`${e.name}: a landmark file with other content`);
       }
+      split.data(LANDMARK_CONTENTS);
       yield LANDMARK_CONTENTS;
     } else {
       const file: FileRef | undefined = layer.files[nextFile++];
       if (!file || file.size !== size) {
         throw new FormatError(`eStargz TOC entry ${e.name} does not line up with the file list`);
       }
-      yield* await source.file(file);
+      for await (const piece of await source.file(file)) {
+        split.data(piece);
+        yield piece;
+      }
     }
-    yield tarPadding(size);
+    yield padding;
   }
   if (nextFile !== layer.files.length) {
     throw new FormatError("eStargz file list has files the TOC entries did not reach");
   }
-  yield encodeTocTar(layer.tocJson);
+  const toc = encodeTocTar(layer.tocJson);
+  const tocHeader = toc.subarray(0, 512);
+  split.entry(TOC_TAR_NAME, layer.tocJson.length, padding, tocHeader);
+  split.data(layer.tocJson);
+  split.end(toc.subarray(512 + layer.tocJson.length));
+  split.finish();
+  yield toc;
+}
+
+/** Feeds a TarSplitBuilder the events a tar reader would have seen; gives up quietly. */
+class SplitRecorder {
+  private builder: TarSplitBuilder | undefined;
+  private readonly lines: string[] = [];
+  constructor(private readonly sink: TarSplitSink | undefined) {
+    this.builder = sink ? new TarSplitBuilder() : undefined;
+  }
+  entry(name: string, size: number, padding: Buffer, header: Buffer): void {
+    const nameBytes = Buffer.from(name, "utf8");
+    const h: TarHeader = {
+      typeflag: "0",
+      name,
+      nameBytes,
+      linkname: "",
+      mode: 0,
+      uid: 0,
+      gid: 0,
+      size,
+      declaredSize: size,
+      mtime: { sec: 0, nsec: 0 },
+      uname: "",
+      gname: "",
+      devmajor: 0,
+      devminor: 0,
+      xattrs: new Map(),
+      pax: new Map(),
+      format: "unknown",
+    };
+    const raw = padding.length > 0 ? Buffer.concat([padding, header]) : header;
+    this.push({ type: "entry", header: h, raw });
+  }
+  data(data: Buffer): void {
+    if (this.builder) this.push({ type: "data", data });
+  }
+  end(raw: Buffer): void {
+    this.push({ type: "end", raw });
+  }
+  finish(): void {
+    if (!this.builder || !this.sink) return;
+    try {
+      this.lines.push(this.builder.finish());
+      this.sink.lines = this.lines;
+    } catch (err) {
+      if (!(err instanceof ChunkpullError)) throw err;
+    }
+  }
+  private push(ev: TarEvent): void {
+    if (!this.builder) return;
+    try {
+      const line = this.builder.push(ev);
+      if (line) this.lines.push(line);
+    } catch (err) {
+      // Duplicate paths and the like: the layer is still proven, it just has no tar-split.
+      if (!(err instanceof ChunkpullError)) throw err;
+      this.builder = undefined;
+    }
+  }
 }
