@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { chmod, open, readFile, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -28,6 +28,8 @@ import { encodeTocTar } from "../../src/formats/estargz/toc-tar.js";
 import { storedLayerTar } from "../../src/output/layer-tar.js";
 import { pull } from "../../src/pull/pull.js";
 import type { ProgressEvent } from "../../src/pull/types.js";
+import { OBJECT_STAMP_S } from "../../src/store/objects.js";
+import type { Store } from "../../src/store/store.js";
 import { CASES, VECTORS } from "../helpers/vectors.js";
 import { bufferSource, freshStore, pushTo, served, testClient, unionLength } from "./helpers.js";
 
@@ -101,7 +103,7 @@ async function withLyingToc(
   };
 }
 
-async function exportsTo(store: Awaited<ReturnType<typeof freshStore>>["store"], diffId: Digest) {
+async function exportsTo(store: Store, diffId: Digest) {
   const h = createHasher();
   for await (const piece of storedLayerTar(store, diffId)) h.update(piece);
   assert.equal(h.digest(), diffId, "the stored layer exports to its diff_id");
@@ -132,11 +134,16 @@ describe("eStargz update pulls with headers from the TOC", () => {
   });
   after(() => reg.close());
 
-  async function update(repo: string, events: ProgressEvent[]) {
+  async function update(
+    repo: string,
+    events: ProgressEvent[],
+    between?: (s: Store) => Promise<void>,
+  ) {
     const { dir, store } = await freshStore();
     const client = testClient();
     try {
       await pull(`${reg.host}/esgz/app:v1`, { store, client });
+      await between?.(store);
       reg.resetStats();
       const r = await pull(`${reg.host}/${repo}:v2`, {
         store,
@@ -200,6 +207,25 @@ describe("eStargz update pulls with headers from the TOC", () => {
       /landmark's member are not the ones the TOC describes; estargz, \d+ chunks/,
     );
     assert.equal(l.mode, "partial");
+  });
+
+  it("a held object rotten under its stamp: toc-headers, members, careful members, then healed", async () => {
+    const events: ProgressEvent[] = [];
+    const big = (await opened(v2)).files.find((f) => f.name === "srv/big.bin")!;
+    const { l } = await update("esgz/app", events, async (store) => {
+      // Bit rot in the first (non-last) chunk, which the members strategy takes from the store.
+      const path = store.objectPath(big.digest);
+      await chmod(path, 0o644);
+      const fh = await open(path, "r+");
+      await fh.write(Buffer.from([0xff ^ (await readFile(path))[0]!]), 0, 1, 0);
+      await fh.close();
+      await utimes(path, OBJECT_STAMP_S, OBJECT_STAMP_S);
+    });
+    assert.equal(l.verified, "diff-id");
+    const messages = events.map((e) => e.message).join("\n");
+    assert.match(messages, /the tar regenerated from the TOC misses the diff_id/);
+    assert.match(messages, /checking every chunk the store held/);
+    assert.match(messages, /damaged in the store \(removed; pull again\); planning again/);
   });
 
   it("the pax vector (headers a TOC cannot describe) falls back and still verifies", async () => {
