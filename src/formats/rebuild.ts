@@ -34,10 +34,10 @@ export type RebuildStrategy =
   /** eStargz (both flavours): the members decompress to the tar; held chunks are skipped. */
   | { kind: "members"; layer: EstargzLayer | EstargzZstdLayer; why?: string }
   /**
-   * gzip eStargz: every header regenerated from the TOC as the Go writer wrote it, files filled
-   * in, no member read (estargz/toc-headers.ts); the members strategy follows when it misses.
+   * eStargz (both flavours): every header regenerated from the TOC as the Go writer wrote it,
+   * files filled in, no member read (estargz/toc-headers.ts); members follow when it misses.
    */
-  | { kind: "toc-headers"; layer: EstargzLayer; flavour: HeaderFlavour };
+  | { kind: "toc-headers"; layer: EstargzLayer | EstargzZstdLayer; flavour: HeaderFlavour };
 
 export function strategyFor(
   layer: ZstdChunkedLayer | EstargzLayer | EstargzZstdLayer,

@@ -95,11 +95,10 @@ export async function discoverLayer(
       reason: `${layer.format} layer (no tar-split) and no TOC digest annotation to trust`,
     };
   }
-  // eStargz under "diff-id": gzip eStargz first tries its headers regenerated from the TOC
-  // (nothing but the changed files' chunks fetched); the members around the store's chunks are
-  // fetched when a probe or the diff_id says the TOC does not describe them. The pipeline pulls
-  // in full when the store holds too little to be worth it.
-  if (strategy.layer.format !== "estargz") return { kind: "rebuild", strategy };
+  // eStargz under "diff-id": first its headers regenerated from the TOC (nothing but the
+  // changed files' chunks fetched); the members around the store's chunks are fetched when a
+  // probe or the diff_id says the TOC does not describe them. The pipeline pulls in full when
+  // the store holds too little to be worth it.
   try {
     const probe = await probeHeaderFlavour(strategy.layer, source, signal);
     if ("miss" in probe) return { kind: "rebuild", strategy: { ...strategy, why: probe.miss } };

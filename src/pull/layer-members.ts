@@ -20,6 +20,7 @@ import {
   TOC_TAR_NAME,
 } from "../formats/estargz/toc.js";
 import { LANDMARK_CONTENTS, UnreproducibleHeaderError } from "../formats/estargz/toc-headers.js";
+import type { EstargzZstdLayer } from "../formats/estargz/zstd-flavour.js";
 import type { ChunkRef, FileRef } from "../formats/layer-index.js";
 import type { RebuildStrategy } from "../formats/rebuild.js";
 import type { Store } from "../store/store.js";
@@ -61,7 +62,10 @@ export function tocHeadersMiss(err: unknown): string | undefined {
  * `stargz.index.json`, both proven with the tar), written to the store so the layer's tar-split
  * can be exported like any other.
  */
-export async function storeTocEntryFiles(store: Store, layer: EstargzLayer): Promise<FileRef[]> {
+export async function storeTocEntryFiles(
+  store: Store,
+  layer: EstargzLayer | EstargzZstdLayer,
+): Promise<FileRef[]> {
   const out: FileRef[] = [];
   const put = async (name: string, data: Buffer) => {
     const { digest } = await store.writeObject(data, digestOf(data));
@@ -75,7 +79,8 @@ export async function storeTocEntryFiles(store: Store, layer: EstargzLayer): Pro
       }
     }
   }
-  await put(TOC_TAR_NAME, layer.tocJson);
+  // Only the gzip flavour carries its TOC as a tar entry (the zstd one in a skippable frame).
+  if (layer.format === "estargz") await put(TOC_TAR_NAME, layer.tocJson);
   return out;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The toc-headers strategy against the reference eStargz vectors (written by the real estargz
- * writer): the tar regenerated from the TOC and the files' content must hash to the vector's
+ * writer, and stargz-snapshotter's zstd flavour): the tar regenerated from the TOC and the files' content must hash to the vector's
  * diff_id, reading nothing from the blob but the landmark member (the flavour probe) and file
  * chunks. The one vector whose input carries what a TOC cannot record (PAX sub-second times,
  * atime/ctime and unknown records) must be told apart: its rebuild misses the diff_id.
@@ -13,7 +13,9 @@ import { blobContent, OFFLINE_READING } from "../../src/formats/content-source.j
 import { encodeGnuHeader } from "../../src/formats/estargz/gnu-header.js";
 import { PROBE_MAX_BYTES, probeHeaderFlavour } from "../../src/formats/estargz/header-probe.js";
 import { openEstargz } from "../../src/formats/estargz/reader.js";
+import { rebuildEstargzZstdTar } from "../../src/formats/estargz/rebuild.js";
 import { rebuildFromTocHeaders, type TarSplitSink } from "../../src/formats/estargz/toc-headers.js";
+import { openEstargzZstd } from "../../src/formats/estargz/zstd-flavour.js";
 import { readTar } from "../../src/formats/tar/reader.js";
 import { TarSplitBuilder } from "../../src/formats/tarsplit/builder.js";
 import { CASES, hasVector, memorySource, vector, vectorFile } from "./helpers.js";
@@ -28,44 +30,53 @@ async function hashOf(tar: AsyncIterable<Buffer>): Promise<string> {
 }
 
 describe("eStargz tar regenerated from the TOC (reference vectors)", () => {
-  const names = CASES.filter((n) => hasVector(n, "estargz"));
-  it("covers the vectors", () => assert.ok(names.length >= 10, names.join(",")));
+  for (const format of ["estargz", "estargz-zstd"] as const) {
+    const names = CASES.filter((n) => hasVector(n, format));
+    it(`covers the ${format} vectors`, () => assert.ok(names.length >= 10, names.join(",")));
 
-  for (const name of names) {
-    it(`${name}: ${NOT_REPRODUCIBLE.has(name) ? "misses" : "hashes to"} the diff_id`, async () => {
-      const { blob, info } = vector(name, "estargz");
-      const src = memorySource(blob);
-      const layer = await openEstargz(src, { annotations: info.annotations });
-      src.reads.length = 0;
-      const probe = await probeHeaderFlavour(layer, src);
-      const probeReads = src.reads.splice(0);
-      assert.ok(probeReads.length <= 1, "one range at most");
-      for (const r of probeReads) assert.ok(r.length <= PROBE_MAX_BYTES);
-      if (NOT_REPRODUCIBLE.has(name)) {
-        // Either the probe already sees foreign headers, or the diff_id says so.
-        const flavour = "miss" in probe ? "go" : probe.flavour;
-        const digest = await hashOf(
-          rebuildFromTocHeaders(layer, blobContent(src, layer, OFFLINE_READING), flavour),
-        ).catch(() => "unbuildable");
-        assert.notEqual(digest, info.layer_diff_id);
-        return;
-      }
-      assert.ok(!("miss" in probe), `probe: ${JSON.stringify(probe)}`);
-      const sink: TarSplitSink = {};
-      const digest = await hashOf(
-        rebuildFromTocHeaders(layer, blobContent(src, layer, OFFLINE_READING), probe.flavour, sink),
-      );
-      assert.equal(digest, info.layer_diff_id);
-      // The tar-split built from the generated pieces is the one a tar reader would describe.
-      assert.equal(sink.lines?.join(""), await describedTarSplit(gunzipSync(blob)));
-      // Nothing but file chunks was read: every read is exactly one chunk's member(s).
-      const chunkRanges = new Set(
-        layer.files.flatMap((f) => f.chunks.map((c) => `${c.offset}+${c.end - c.offset}`)),
-      );
-      for (const r of src.reads) {
-        assert.ok(chunkRanges.has(`${r.offset}+${r.length}`), `read ${r.offset}+${r.length}`);
-      }
-    });
+    for (const name of names) {
+      const verdict = NOT_REPRODUCIBLE.has(name) ? "misses" : "hashes to";
+      it(`${format} ${name}: ${verdict} the diff_id`, async () => {
+        const { blob, info } = vector(name, format);
+        const src = memorySource(blob);
+        const layer =
+          format === "estargz"
+            ? await openEstargz(src, { annotations: info.annotations })
+            : await openEstargzZstd(src, { annotations: info.annotations });
+        src.reads.length = 0;
+        const probe = await probeHeaderFlavour(layer, src);
+        const probeReads = src.reads.splice(0);
+        assert.ok(probeReads.length <= 1, "one range at most");
+        for (const r of probeReads) assert.ok(r.length <= PROBE_MAX_BYTES);
+        const content = blobContent(src, layer, OFFLINE_READING);
+        if (NOT_REPRODUCIBLE.has(name)) {
+          // Either the probe already sees foreign headers, or the diff_id says so.
+          const flavour = "miss" in probe ? "go" : probe.flavour;
+          const digest = await hashOf(rebuildFromTocHeaders(layer, content, flavour)).catch(
+            () => "unbuildable",
+          );
+          assert.notEqual(digest, info.layer_diff_id);
+          return;
+        }
+        assert.ok(!("miss" in probe), `probe: ${JSON.stringify(probe)}`);
+        const sink: TarSplitSink = {};
+        const digest = await hashOf(rebuildFromTocHeaders(layer, content, probe.flavour, sink));
+        assert.equal(digest, info.layer_diff_id);
+        // Nothing but file chunks was read: every read is exactly one chunk's member(s).
+        const chunkRanges = new Set(
+          layer.files.flatMap((f) => f.chunks.map((c) => `${c.offset}+${c.end - c.offset}`)),
+        );
+        for (const r of src.reads) {
+          assert.ok(chunkRanges.has(`${r.offset}+${r.length}`), `read ${r.offset}+${r.length}`);
+        }
+        // The tar-split built from the generated pieces is the one a tar reader would describe.
+        const stream =
+          layer.format === "estargz"
+            ? gunzipSync(blob)
+            : await collect(rebuildEstargzZstdTar(memorySource(blob), layer));
+        assert.equal(sink.lines?.join(""), await describedTarSplit(stream));
+      });
+    }
   }
 
   it("the GNU inputs (GNU tar) are written back as GNU, the others in Go's default format", async () => {
@@ -143,4 +154,10 @@ async function describedTarSplit(tar: Buffer): Promise<string> {
   let out = "";
   for await (const ev of readTar([tar])) out += b.push(ev);
   return out + b.finish();
+}
+
+async function collect(pieces: AsyncIterable<Buffer>): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const p of pieces) out.push(p);
+  return Buffer.concat(out);
 }

@@ -2,7 +2,8 @@
  * Which header flavour a gzip eStargz layer was written with, read from one small member.
  *
  * The TOC does not say whether the writer's input tar was GNU (whose headers Go writes back as
- * GNU) or anything else (Go's default USTAR/PAX). The landmark file's member settles it cheaply:
+ * GNU) or anything else (Go's default USTAR/PAX). The landmark file's member (a gzip member, or
+ * a zstd frame in the zstd flavour) settles it cheaply:
  * the writer gives each payload its own member and puts the padding and the following headers in
  * the same member, so the landmark member decompresses to its one byte, 511 zero bytes and the
  * headers of the entries up to the next file with content, no file data. That member (a few
@@ -11,6 +12,7 @@
  * The probe decides a strategy only: whatever it picks is still proven by the diff_id.
  */
 import type { RangeSource } from "../layer-index.js";
+import { zstdDecompress } from "../zstd.js";
 import { gunzipBounded } from "./gzip.js";
 import type { EstargzLayer } from "./reader.js";
 import {
@@ -20,6 +22,7 @@ import {
   PREFETCH_LANDMARK,
 } from "./toc.js";
 import { CarriedNames, type HeaderFlavour, tocEntryHeader } from "./toc-headers.js";
+import type { EstargzZstdLayer } from "./zstd-flavour.js";
 
 /** A landmark member larger than this is not read (the first rebuild then assumes "go"). */
 export const PROBE_MAX_BYTES = 64 << 10;
@@ -29,7 +32,7 @@ export type ProbeResult = { flavour: HeaderFlavour; probed: boolean } | { miss: 
 const FLAVOURS: HeaderFlavour[] = ["go", "gnu"];
 
 export async function probeHeaderFlavour(
-  layer: Pick<EstargzLayer, "toc" | "dataEnd">,
+  layer: Pick<EstargzLayer | EstargzZstdLayer, "toc" | "dataEnd" | "format">,
   blob: RangeSource,
   signal?: AbortSignal,
 ): Promise<ProbeResult> {
@@ -48,7 +51,10 @@ export async function probeHeaderFlavour(
   }
   if (end - start > PROBE_MAX_BYTES) return { flavour: "go", probed: false };
   const [member] = await blob.read([{ offset: start, length: end - start }], signal);
-  const actual = gunzipBounded(member as Buffer, 4 * PROBE_MAX_BYTES, "eStargz landmark member");
+  const actual =
+    layer.format === "estargz-zstd"
+      ? await zstdDecompress(member as Buffer, 4 * PROBE_MAX_BYTES)
+      : gunzipBounded(member as Buffer, 4 * PROBE_MAX_BYTES, "eStargz landmark member");
   if (actual.length <= 512) return { flavour: "go", probed: false }; // no header to compare
   for (const flavour of FLAVOURS) {
     const expected = expectedMember(entries, at, flavour);

@@ -1,13 +1,15 @@
 /**
- * The "toc-headers" rebuild strategy for gzip eStargz: the layer tar regenerated from the TOC
- * alone, plus file content, with no member of the blob read.
+ * The "toc-headers" rebuild strategy for eStargz: the layer tar regenerated from the TOC alone,
+ * plus file content, with no member of the blob read.
  *
  * Why it can work: the eStargz writer (stargz-snapshotter's `estargz.Build`) never copies a tar
  * header. It reads every entry with Go's archive/tar and writes it again with archive/tar, and
  * it records in the TOC every header field that writer looks at (name, type, size, mode,
  * uid/gid, names, mtime, link target, device numbers, xattrs). The decompressed blob is then:
- * per TOC entry its header, its content and padding; then the `stargz.index.json` entry (the
- * stored TOC JSON) and the end-of-archive blocks. So the header bytes can be produced again.
+ * per TOC entry its header, its content and padding; then (gzip flavour) the
+ * `stargz.index.json` entry (the stored TOC JSON) and the end-of-archive blocks; the zstd
+ * flavour keeps its TOC in a skippable frame and stops after the entries. So the header bytes
+ * can be produced again.
  *
  * What the TOC does not say, and how it is handled:
  *  - the format the input header had: Go writes GNU headers back as GNU, everything else as its
@@ -35,6 +37,7 @@ import {
   type TocEntry,
 } from "./toc.js";
 import { encodeTocTar } from "./toc-tar.js";
+import type { EstargzZstdLayer } from "./zstd-flavour.js";
 
 /** "go": Go's default header choice (USTAR, PAX when needed); "gnu": input headers were GNU. */
 export type HeaderFlavour = "go" | "gnu";
@@ -138,7 +141,7 @@ export interface TarSplitSink {
  * from what is generated (no parsing of the tar); it only counts once the diff_id holds.
  */
 export async function* rebuildFromTocHeaders(
-  layer: EstargzLayer,
+  layer: EstargzLayer | EstargzZstdLayer,
   source: ContentSource,
   flavour: HeaderFlavour = "go",
   tarSplit?: TarSplitSink,
@@ -176,6 +179,12 @@ export async function* rebuildFromTocHeaders(
   }
   if (nextFile !== layer.files.length) {
     throw new FormatError("eStargz file list has files the TOC entries did not reach");
+  }
+  if (layer.format === "estargz-zstd") {
+    // The zstd flavour keeps its TOC in a skippable frame: the stream ends with the entries.
+    split.end(padding);
+    split.finish();
+    return;
   }
   const toc = encodeTocTar(layer.tocJson);
   const tocHeader = toc.subarray(0, 512);
