@@ -107,7 +107,7 @@ async function pullOneLayer(ctx: LayerContext, job: LayerJob): Promise<LayerResu
 }
 
 /**
- * gzip eStargz: its headers regenerated from the TOC; a tar that misses the diff_id (or an entry
+ * eStargz: its headers regenerated from the TOC; a tar that misses the diff_id (or an entry
  * the TOC cannot describe) is followed by the members strategy, not by a careful second run.
  */
 async function tocHeadersPull(

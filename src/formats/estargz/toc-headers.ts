@@ -13,7 +13,7 @@
  *
  * What the TOC does not say, and how it is handled:
  *  - the format the input header had: Go writes GNU headers back as GNU, everything else as its
- *    default USTAR/PAX choice. The caller picks a flavour per layer (`probeFlavour` below).
+ *    default USTAR/PAX choice. The caller picks a flavour per layer (header-probe.ts).
  *  - user/group names the writer left out because they repeat the last one seen for that id
  *    (carried forward here, as readers do), sub-second or access times and unknown PAX records
  *    the input carried (then the tar differs).
