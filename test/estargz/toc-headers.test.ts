@@ -14,7 +14,13 @@ import { encodeGnuHeader } from "../../src/formats/estargz/gnu-header.js";
 import { PROBE_MAX_BYTES, probeHeaderFlavour } from "../../src/formats/estargz/header-probe.js";
 import { openEstargz } from "../../src/formats/estargz/reader.js";
 import { rebuildEstargzZstdTar } from "../../src/formats/estargz/rebuild.js";
-import { rebuildFromTocHeaders, type TarSplitSink } from "../../src/formats/estargz/toc-headers.js";
+import {
+  CarriedNames,
+  rebuildFromTocHeaders,
+  type TarSplitSink,
+  tocEntryHeader,
+  UnreproducibleHeaderError,
+} from "../../src/formats/estargz/toc-headers.js";
 import { openEstargzZstd } from "../../src/formats/estargz/zstd-flavour.js";
 import { readTar } from "../../src/formats/tar/reader.js";
 import { TarSplitBuilder } from "../../src/formats/tarsplit/builder.js";
@@ -124,6 +130,23 @@ describe("eStargz tar regenerated from the TOC (reference vectors)", () => {
     assert.ok(compared >= 5 && longNames >= 1, `${compared} headers, ${longNames} with long names`);
     // The input tar is GNU too: the test data is what it claims to be.
     assert.equal(vectorFile("gnutar", "input.tar").toString("latin1", 257, 265), "ustar  \0");
+  });
+
+  it("an entry no Go writer could have written is refused, not guessed", () => {
+    const names = new CarriedNames();
+    for (const e of [
+      { name: "dir-like/", type: "reg" as const, size: 1 },
+      { name: "t", type: "dir" as const, modtime: "2020-01-01T00:00:00.5Z" },
+      { name: "g", type: "reg" as const, xattrs: { "user.a": "eA==" } },
+    ]) {
+      const flavour = e.name === "g" ? "gnu" : "go";
+      assert.throws(() => tocEntryHeader(e, names, flavour), UnreproducibleHeaderError, e.name);
+    }
+    // Names the writer left out repeat the last one written for the same id.
+    const a = tocEntryHeader({ name: "a", type: "dir", uid: 7, userName: "seven" }, names, "go");
+    const b = tocEntryHeader({ name: "b", type: "dir", uid: 7 }, names, "go");
+    assert.equal(a.toString("latin1", 265, 270), "seven");
+    assert.equal(b.toString("latin1", 265, 270), "seven");
   });
 
   it("a TOC that differs from the headers in one modtime misses the diff_id", async () => {
