@@ -7,16 +7,24 @@
 import type { ContentSource } from "./content-source.js";
 import type { EstargzLayer } from "./estargz/reader.js";
 import { rebuildFromMembers } from "./estargz/rebuild.js";
+import {
+  type HeaderFlavour,
+  rebuildFromTocHeaders,
+  type TarSplitSink,
+} from "./estargz/toc-headers.js";
 import type { EstargzZstdLayer } from "./estargz/zstd-flavour.js";
 import type { ZstdChunkedLayer } from "./zstdchunked/reader.js";
 import {
   authenticatedTarSplit,
-  type RebuildOptions,
   rebuildFromTarSplit,
+  type RebuildOptions as TarSplitOptions,
 } from "./zstdchunked/rebuild.js";
 import { rebuildFromFrames } from "./zstdchunked/rebuild-frames.js";
 
-export type { RebuildOptions };
+export interface RebuildOptions extends TarSplitOptions {
+  /** Strategies that generate every header (toc-headers) leave the tar's tar-split here. */
+  tarSplit?: TarSplitSink;
+}
 
 export type RebuildStrategy =
   /** zstd:chunked with an authenticated tar-split: segments verbatim, files filled in. */
@@ -24,7 +32,12 @@ export type RebuildStrategy =
   /** zstd:chunked without one: the frames between the payloads hold the rest of the tar. */
   | { kind: "frames"; layer: ZstdChunkedLayer }
   /** eStargz (both flavours): the members decompress to the tar; held chunks are skipped. */
-  | { kind: "members"; layer: EstargzLayer | EstargzZstdLayer };
+  | { kind: "members"; layer: EstargzLayer | EstargzZstdLayer; why?: string }
+  /**
+   * eStargz (both flavours): every header regenerated from the TOC as the Go writer wrote it,
+   * files filled in, no member read (estargz/toc-headers.ts); members follow when it misses.
+   */
+  | { kind: "toc-headers"; layer: EstargzLayer | EstargzZstdLayer; flavour: HeaderFlavour };
 
 export function strategyFor(
   layer: ZstdChunkedLayer | EstargzLayer | EstargzZstdLayer,
@@ -47,5 +60,7 @@ export function rebuild(
       return rebuildFromFrames(strategy.layer, source);
     case "members":
       return rebuildFromMembers(strategy.layer, source);
+    case "toc-headers":
+      return rebuildFromTocHeaders(strategy.layer, source, strategy.flavour, options.tarSplit);
   }
 }

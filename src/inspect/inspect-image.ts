@@ -29,7 +29,7 @@ import {
   MERGE_GAP_BYTES,
 } from "../pull/config.js";
 import { discoverLayer } from "../pull/discover.js";
-import { MIN_SKIP_SHARE } from "../pull/layer-members.js";
+import { littleHeldReason, MIN_SKIP_SHARE } from "../pull/layer-members.js";
 import { lookupStore } from "../pull/lookup.js";
 import { lookupDigest, planLayer } from "../pull/plan.js";
 import type { LayerFormat, VerifyPolicy } from "../pull/types.js";
@@ -309,6 +309,14 @@ async function inspectLayer(
     blobSize: desc.size,
     alwaysMergeGap: MERGE_GAP_BYTES,
   });
+  if (discovery.kind === "rebuild" && discovery.strategy.kind === "toc-headers") {
+    // As the pull decides (layer.ts): too little saved by the store, and it streams in full.
+    const reason = littleHeldReason(layer.format, plan.totals.bytesSaved, desc.size);
+    if (reason) {
+      l.dryRun = full(reason);
+      return l;
+    }
+  }
   let bytes = meta.bytes + plan.totals.bytesToFetch;
   let requests =
     meta.requests +

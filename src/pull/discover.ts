@@ -6,8 +6,15 @@
  * plan with. An origin that ignores Range shows it here, on the first metadata request, and its
  * whole-blob answer becomes the full pull.
  */
-import { ChunkpullError, FallbackError, FormatError, UnsupportedError } from "../errors.js";
+import {
+  ChunkpullError,
+  FallbackError,
+  FormatError,
+  LimitExceededError,
+  UnsupportedError,
+} from "../errors.js";
 import { detectFromAnnotations } from "../formats/detect.js";
+import { probeHeaderFlavour } from "../formats/estargz/header-probe.js";
 import type { EstargzLayer } from "../formats/estargz/reader.js";
 import type { EstargzZstdLayer } from "../formats/estargz/zstd-flavour.js";
 import type { RangeSource } from "../formats/layer-index.js";
@@ -88,9 +95,25 @@ export async function discoverLayer(
       reason: `${layer.format} layer (no tar-split) and no TOC digest annotation to trust`,
     };
   }
-  // eStargz under "diff-id": the members around the store's chunks are fetched and the stream
-  // proven; the pipeline pulls in full when the store holds too little to be worth it.
-  return { kind: "rebuild", strategy };
+  // eStargz under "diff-id": first its headers regenerated from the TOC (nothing but the
+  // changed files' chunks fetched); the members around the store's chunks are fetched when a
+  // probe or the diff_id says the TOC does not describe them. The pipeline pulls in full when
+  // the store holds too little to be worth it.
+  try {
+    const probe = await probeHeaderFlavour(strategy.layer, source, signal);
+    if ("miss" in probe) return { kind: "rebuild", strategy: { ...strategy, why: probe.miss } };
+    return {
+      kind: "rebuild",
+      strategy: { kind: "toc-headers", layer: strategy.layer, flavour: probe.flavour },
+    };
+  } catch (err) {
+    if (err instanceof RangeIgnoredError) {
+      return { kind: "full", format: layer.format, reason: err.message, answer: err.answer };
+    }
+    if (!(err instanceof FormatError || err instanceof LimitExceededError)) throw err;
+    const why = `the landmark member could not be read: ${err.message}`;
+    return { kind: "rebuild", strategy: { ...strategy, why } };
+  }
 }
 
 /** A plain zstd layer is simply pulled in full; a broken chunked footer is worth a reason. */

@@ -27,7 +27,12 @@ import {
   recordLayer,
 } from "./layer-context.js";
 import { fullLayer } from "./layer-full.js";
-import { memberPull } from "./layer-members.js";
+import {
+  littleHeldReason,
+  memberPull,
+  storeTocEntryFiles,
+  tocHeadersMiss,
+} from "./layer-members.js";
 import { lookupStore } from "./lookup.js";
 import { type Plan, planLayer } from "./plan.js";
 import type { LayerFormat, LayerResult, VerifyPolicy } from "./types.js";
@@ -98,12 +103,35 @@ async function pullOneLayer(ctx: LayerContext, job: LayerJob): Promise<LayerResu
     case "rebuild": {
       const { strategy } = discovery;
       if (strategy.kind === "members") {
-        return withWholeBody(ctx, job, strategy.layer.format, () =>
-          memberPull(ctx, job, strategy.layer),
-        );
+        return withWholeBody(ctx, job, strategy.layer.format, () => memberPull(ctx, job, strategy));
       }
+      if (strategy.kind === "toc-headers") return tocHeadersPull(ctx, job, strategy);
       return chunkPull(ctx, job, strategy.layer, { verified: "diff-id", strategy });
     }
+  }
+}
+
+/**
+ * eStargz: its headers regenerated from the TOC; a tar that misses the diff_id (or an entry
+ * the TOC cannot describe) is followed by the members strategy, not by a careful second run.
+ */
+async function tocHeadersPull(
+  ctx: LayerContext,
+  job: LayerJob,
+  strategy: Extract<RebuildStrategy, { kind: "toc-headers" }>,
+): Promise<LayerResult> {
+  ctx.progress({
+    kind: "plan",
+    layer: job.desc.digest,
+    message: `${job.desc.digest}: ${strategy.layer.format}, tar headers regenerated from the TOC (${strategy.flavour} format); no member fetched`,
+  });
+  try {
+    return await chunkPull(ctx, job, strategy.layer, { verified: "diff-id", strategy });
+  } catch (err) {
+    const why = tocHeadersMiss(err);
+    if (why === undefined) throw err;
+    const members = { kind: "members", layer: strategy.layer, why } as const;
+    return withWholeBody(ctx, job, strategy.layer.format, () => memberPull(ctx, job, members));
   }
 }
 
@@ -154,6 +182,10 @@ async function chunkPull(
     alwaysMergeGap: ctx.cfg.mergeGapBytes,
   });
   const t = plan.totals;
+  if (proof.verified === "diff-id" && proof.strategy.kind === "toc-headers") {
+    const reason = littleHeldReason(layer.format, t.bytesSaved, desc.size);
+    if (reason) return fullLayer(ctx, job, { format: layer.format, reason });
+  }
   ctx.progress({
     kind: "plan",
     layer: desc.digest,
@@ -185,7 +217,8 @@ async function chunkPull(
     await content.finish();
   } catch (err) {
     await content.close();
-    if (err instanceof TarDigestMismatchError && !careful) {
+    const tocHeaders = proof.verified === "diff-id" && proof.strategy.kind === "toc-headers";
+    if (err instanceof TarDigestMismatchError && !careful && !tocHeaders) {
       // Something the store held may be damaged in a way its cheap check missed (bit rot under
       // an intact stamp), or the layer is wrong. Hash every held file this time: a damaged one
       // is removed and fetched again (NotInStoreError, pull.ts); a wrong layer fails again.
@@ -218,11 +251,16 @@ async function chunkPull(
     throw err;
   }
   const verified: VerifyPolicy = proof.verified;
+  // The regenerated tar also holds the landmark and the TOC entry; its tar-split names them.
+  const extra =
+    proof.verified === "diff-id" && proof.strategy.kind === "toc-headers"
+      ? await storeTocEntryFiles(ctx.store, proof.strategy.layer)
+      : [];
   await recordLayer(ctx, job, {
     format: layer.format,
     tocDigest: layer.tocDigest,
     verified,
-    files: layer.files,
+    files: [...layer.files, ...extra],
     uncompressedSize: proven.size,
     tarSplit: proven.tarSplit,
   });
@@ -251,11 +289,16 @@ async function rebuildAndVerify(
   });
   const { strategy } = proof;
   // Only a tar rebuilt from its frames can lack the trailing padding a legacy writer cut.
-  const tar = rebuild(strategy, content, { diffIdFollows: true });
+  // toc-headers knows every header it writes: it builds the tar-split itself, no parsing.
+  const generated: { lines?: string[] } = {};
+  const tar = rebuild(strategy, content, { diffIdFollows: true, tarSplit: generated });
   const r = await verifyTar(tar, job.diffId, job.desc.digest, {
-    describe: strategy.kind !== "tar-split",
+    describe: strategy.kind === "frames" || strategy.kind === "members",
     padding: strategy.kind === "frames",
   });
+  if (strategy.kind === "toc-headers") {
+    return { size: r.size, tarSplit: generated.lines && Buffer.from(generated.lines.join("")) };
+  }
   if (r.trailingPadding) {
     ctx.progress({
       kind: "verify",

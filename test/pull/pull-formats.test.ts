@@ -69,9 +69,12 @@ describe("layer formats through pull()", () => {
       assert.equal(l.verified, "toc");
       assert.equal(l.fallbackReason, undefined);
       assert.equal((await store.getLayer(layer.diffId))?.record.verified, "toc");
-      // A toc-verified layer does not satisfy a later diff-id pull: it is pulled again, in full.
+      // A toc-verified layer does not satisfy a later diff-id pull: it is pulled again, its tar
+      // regenerated from the TOC and the files the store now holds, and proven.
       const again = await pull(ref, { store });
-      assert.equal(again.layers[0]!.mode, "full");
+      assert.equal(again.layers[0]!.mode, "partial");
+      assert.equal(again.layers[0]!.verified, "diff-id");
+      assert.equal(again.layers[0]!.filesFromStore, again.layers[0]!.filesTotal);
       assert.equal((await store.getLayer(layer.diffId))?.record.verified, "diff-id");
     });
   });
