@@ -154,7 +154,8 @@ async function main() {
   const proxy = await startProxy(registry.url);
   const work = join(tmpdir(), `chunkpull-bench-${process.pid}`);
   const tools: Tool[] = [
-    chunkpullTool(join(root, "dist", "src", "cli", "main.js")),
+    // What users run: the bin entry (the bundled command line when the build made one).
+    chunkpullTool(join(root, "bin", "chunkpull.mjs")),
     skopeoOciTool(),
   ];
   if (containersStorageUsable()) tools.push(skopeoStorageTool());

@@ -12,6 +12,8 @@ import { measure, median } from "./pull/measure.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const lib = join(here, "..", "src", "index.js");
 const cli = join(here, "..", "src", "cli", "main.js");
+/** The bin entry: the bundled command line (scripts/bundle.mjs) when the build made one. */
+const bin = join(here, "..", "..", "bin", "chunkpull.mjs");
 const pullEngine = join(here, "..", "src", "pull", "pull.js");
 const zstdChunkedReader = join(here, "..", "src", "formats", "zstdchunked", "reader.js");
 const importing = (file: string) => [
@@ -27,6 +29,7 @@ export const STARTUP_CASES: Array<[string, string[]]> = [
   ["import the zstd:chunked reader", importing(zstdChunkedReader)],
   ["chunkpull --help", [cli, "--help"]],
   ["chunkpull --version", [cli, "--version"]],
+  ["bin/chunkpull.mjs --help (bundled)", [bin, "--help"]],
 ];
 
 export async function startupRows(runs: number) {

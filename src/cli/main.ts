@@ -5,7 +5,7 @@
  * spec, prints every error as one line with a code and a hint, and turns SIGINT/SIGTERM into a
  * clean stop (temp files removed, exit 130/143).
  */
-import { readFileSync } from "node:fs";
+import { packageVersion } from "../registry/user-agent.js";
 import { parseInvocation } from "./args.js";
 import { COMMANDS, findCommand, groupCommands } from "./commands.js";
 import { enableCompileCache } from "./compile-cache.js";
@@ -18,8 +18,7 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, sigint: 130, sigterm: 143 } a
 const SIGNAL_GRACE_MS = 3000;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8"));
-  return `chunkpull ${pkg.version} (node ${process.version})`;
+  return `chunkpull ${packageVersion()} (node ${process.version})`;
 }
 
 /** Splits argv into a command entry and its arguments (`store ls --json` -> `store ls`). */
