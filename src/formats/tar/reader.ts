@@ -24,21 +24,14 @@ import {
   BLOCK_SIZE,
   blockPadding,
   cString,
-  detectFormat,
-  FieldError,
   isZeroBlock,
   MAX_EXTENSION_SIZE,
   MAX_RAW_PER_ENTRY,
 } from "./block.js";
 import { ByteQueue } from "./byte-queue.js";
-import {
-  type Extensions,
-  finishHeader,
-  globalHeader,
-  isHeaderOnlyType,
-  parseBlock,
-} from "./header.js";
-import { PaxError, parsePaxRecords } from "./pax.js";
+import { type Extensions, finishHeader, globalHeader } from "./header.js";
+import { checkedHeader, contextError } from "./header-checks.js";
+import { parsePaxRecords } from "./pax.js";
 import type { TarEvent, TarHeader } from "./types.js";
 
 export { MAX_EXTENSION_SIZE, MAX_RAW_PER_ENTRY };
@@ -66,13 +59,6 @@ class RawBytes {
     this.length = 0;
     return out;
   }
-}
-
-function contextError(e: unknown, what: string, offset: number): never {
-  if (e instanceof FieldError || e instanceof PaxError) {
-    throw new FormatError(`tar: invalid ${what} at offset ${offset}: ${e.message}`, { cause: e });
-  }
-  throw e;
 }
 
 type HeaderResult =
@@ -123,30 +109,10 @@ async function readNextHeader(q: ByteQueue, raw: RawBytes): Promise<HeaderResult
         `tar: zero block at offset ${offset} followed by a non-zero block (invalid header)`,
       );
     }
-    const format = detectFormat(block);
-    if (format === "unknown") {
-      throw new FormatError(
-        `tar: invalid header at offset ${offset} (bad checksum or unknown format)`,
-      );
-    }
-    let h: TarHeader;
-    try {
-      h = parseBlock(block, format);
-    } catch (e) {
-      contextError(e, "header", offset);
-    }
+    const { h, format } = checkedHeader(block, offset);
     const t = h.typeflag;
-    if (h.declaredSize < 0 && !isHeaderOnlyType(t)) {
-      // Go checks the block's own size before any PAX override (handleRegularFile).
-      throw new FormatError(`tar: header at offset ${offset} has negative size ${h.declaredSize}`);
-    }
     if (t === "x" || t === "g" || t === "L" || t === "K") {
       const size = h.declaredSize;
-      if (size < 0 || size > MAX_EXTENSION_SIZE) {
-        throw new FormatError(
-          `tar: extension header ${JSON.stringify(t)} at offset ${offset} has size ${size} (limit ${MAX_EXTENSION_SIZE})`,
-        );
-      }
       await q.fill(size);
       if (q.buffered < size) {
         throw new FormatError(

@@ -10,37 +10,16 @@
  * readNextHeader step by step, with the same checks and messages; a test holds the two equal.
  */
 import { FormatError } from "../../errors.js";
-import {
-  BLOCK_SIZE,
-  blockPadding,
-  cString,
-  detectFormat,
-  FieldError,
-  isZeroBlock,
-  MAX_EXTENSION_SIZE,
-  MAX_RAW_PER_ENTRY,
-} from "../tar/block.js";
-import {
-  type Extensions,
-  finishHeader,
-  globalHeader,
-  isHeaderOnlyType,
-  parseBlock,
-} from "../tar/header.js";
-import { PaxError, parsePaxRecords } from "../tar/pax.js";
+import { BLOCK_SIZE, blockPadding, cString, isZeroBlock, MAX_RAW_PER_ENTRY } from "../tar/block.js";
+import { type Extensions, finishHeader, globalHeader } from "../tar/header.js";
+import { checkedHeader, contextError } from "../tar/header-checks.js";
+import { parsePaxRecords } from "../tar/pax.js";
 import type { TarHeader } from "../tar/types.js";
 import type { TarSplitEntry } from "./entry.js";
 
 /** Offsets of the fields that chain GNU old-sparse extension blocks (as in the tar reader). */
 const GNU_SPARSE_IS_EXTENDED = 482;
 const SPARSE_EXT_IS_EXTENDED = 504;
-
-function contextError(e: unknown, what: string, offset: number): never {
-  if (e instanceof FieldError || e instanceof PaxError) {
-    throw new FormatError(`tar: invalid ${what} at offset ${offset}: ${e.message}`, { cause: e });
-  }
-  throw e;
-}
 
 /**
  * The first header in `seg`, with the number of raw bytes it used; null at end blocks or for an
@@ -94,29 +73,10 @@ export function headerOf(seg: Buffer): { header: TarHeader; rawLength: number } 
         `tar: zero block at offset ${offset} followed by a non-zero block (invalid header)`,
       );
     }
-    const format = detectFormat(block);
-    if (format === "unknown") {
-      throw new FormatError(
-        `tar: invalid header at offset ${offset} (bad checksum or unknown format)`,
-      );
-    }
-    let h: TarHeader;
-    try {
-      h = parseBlock(block, format);
-    } catch (e) {
-      contextError(e, "header", offset);
-    }
+    const { h, format } = checkedHeader(block, offset);
     const t = h.typeflag;
-    if (h.declaredSize < 0 && !isHeaderOnlyType(t)) {
-      throw new FormatError(`tar: header at offset ${offset} has negative size ${h.declaredSize}`);
-    }
     if (t === "x" || t === "g" || t === "L" || t === "K") {
       const size = h.declaredSize;
-      if (size < 0 || size > MAX_EXTENSION_SIZE) {
-        throw new FormatError(
-          `tar: extension header ${JSON.stringify(t)} at offset ${offset} has size ${size} (limit ${MAX_EXTENSION_SIZE})`,
-        );
-      }
       if (seg.length - pos < size) {
         throw new FormatError(
           `tar: truncated extension data at offset ${offset + BLOCK_SIZE}: ${seg.length - pos} of ${size} bytes`,
