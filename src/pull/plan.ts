@@ -10,14 +10,17 @@ import type { ChunkRef, FileRef } from "../formats/layer-index.js";
 import { batch, type Interval, mergeIntervals } from "./plan-merge.js";
 
 /**
- * Most ranges one layer's plan may have (c/storage: 1024 - 1); how many of them one request
- * carries is the registry client's business (registry/capabilities.ts DEFAULT_MAX_RANGES).
+ * Most ranges one layer's plan may have, merging the cheapest gaps beyond it. c/storage caps a
+ * layer at 1023 because it asks for all of them in one request; the pull sends its ranges in
+ * batches of at most 64 per request (batches.ts), so the cap only bounds the number of requests
+ * a TOC of countless tiny chunks could cause (256 requests). At 1023, a 5% update of a 500 MB
+ * layer (about 1,400 ranges) fetched 1.23x the ideal bytes through merged gaps.
  */
-export const MAX_PLANNED_RANGES = 1023;
+export const MAX_PLANNED_RANGES = 16_383;
 export const DEFAULT_ALWAYS_MERGE_GAP = 1024;
 
 export interface PlanOptions {
-  /** Cap on the number of merged ranges (c/storage: 1024 - 1). */
+  /** Cap on the number of merged ranges (MAX_PLANNED_RANGES by default). */
   maxRanges?: number;
   /** Gaps up to this many bytes between fetched chunks are always fetched through. */
   alwaysMergeGap?: number;
