@@ -4,32 +4,20 @@
  * partial pull verified by diff-id, a failure as one line with its code.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { type MockRegistry, startMockRegistry } from "../../mock-registry/src/index.js";
 import type { PullResult } from "../../src/pull/types.js";
 import { pushTo, type SampleImages, sampleImages, tempDir } from "../pull/helpers.js";
+import { cleanEnv, runChild } from "./child.js";
 
 const root = new URL("../../../", import.meta.url);
 const BIN = fileURLToPath(new URL("bin/chunkpull.mjs", root));
 const BUNDLE = fileURLToPath(new URL("dist/bin/chunkpull.mjs", root));
-const run = promisify(execFile);
 
-async function bin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, HOME: "/nonexistent", XDG_CACHE_HOME: "/nonexistent" },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const bin = (args: string[]) => runChild(args, { main: BIN, env: cleanEnv() });
 
 describe("bin/chunkpull.mjs (the bundled command line)", () => {
   let reg: MockRegistry;

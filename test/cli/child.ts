@@ -21,6 +21,8 @@ export interface ChildOptions {
   /** Called with the stderr text so far on every chunk; may act on the child (kill...). */
   onStderr?: (text: string, child: ChildProcess) => void;
   timeoutMs?: number;
+  /** The entry to run instead of the compiled command line (e.g. bin/chunkpull.mjs). */
+  main?: string;
 }
 
 /** An environment with no auth files and no terminal colour settings of the test runner. */
@@ -36,7 +38,7 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 export function runChild(args: string[], opts: ChildOptions = {}): Promise<ChildResult> {
-  return spawnCollect(process.execPath, [CLI, ...args], opts);
+  return spawnCollect(process.execPath, [opts.main ?? CLI, ...args], opts);
 }
 
 /** The CLI under a pseudo-terminal: stdout and stderr both arrive on the terminal's stdout. */

@@ -4,9 +4,9 @@
  * the same way, with the same messages, so the checks live here once.
  */
 import { FormatError } from "../../errors.js";
-import { detectFormat, FieldError, MAX_EXTENSION_SIZE } from "./block.js";
-import { isHeaderOnlyType, parseBlock } from "./header.js";
-import { PaxError } from "./pax.js";
+import { cString, detectFormat, FieldError, MAX_EXTENSION_SIZE } from "./block.js";
+import { type Extensions, finishHeader, isHeaderOnlyType, parseBlock } from "./header.js";
+import { PaxError, parsePaxRecords } from "./pax.js";
 import type { TarHeader } from "./types.js";
 
 /** A field or PAX error as a FormatError naming what was invalid and where; others rethrown. */
@@ -51,4 +51,24 @@ export function checkedHeader(
     }
   }
   return { h, format };
+}
+
+/** Records an `x`, `L` or `K` extension's `data` for the header that follows it. */
+export function applyExtension(t: string, data: Buffer, ext: Extensions, offset: number): void {
+  try {
+    if (t === "x") ext.pax = parsePaxRecords(data);
+    else if (t === "L") ext.longName = Buffer.from(cString(data));
+    else ext.longLink = Buffer.from(cString(data));
+  } catch (e) {
+    contextError(e, "PAX header", offset);
+  }
+}
+
+/** finishHeader (the pending extensions applied to `h`), its errors placed at `offset`. */
+export function finishedHeader(h: TarHeader, ext: Extensions, offset: number): void {
+  try {
+    finishHeader(h, ext);
+  } catch (e) {
+    contextError(e, `header of ${JSON.stringify(h.name)}`, offset);
+  }
 }

@@ -23,14 +23,13 @@ import { FormatError } from "../../errors.js";
 import {
   BLOCK_SIZE,
   blockPadding,
-  cString,
   isZeroBlock,
   MAX_EXTENSION_SIZE,
   MAX_RAW_PER_ENTRY,
 } from "./block.js";
 import { ByteQueue } from "./byte-queue.js";
-import { type Extensions, finishHeader, globalHeader } from "./header.js";
-import { checkedHeader, contextError } from "./header-checks.js";
+import { type Extensions, globalHeader } from "./header.js";
+import { applyExtension, checkedHeader, contextError, finishedHeader } from "./header-checks.js";
 import { parsePaxRecords } from "./pax.js";
 import type { TarEvent, TarHeader } from "./types.js";
 
@@ -140,20 +139,10 @@ async function readNextHeader(q: ByteQueue, raw: RawBytes): Promise<HeaderResult
       if (q.buffered < pad)
         throw new FormatError(`tar: truncated padding after extension header at offset ${offset}`);
       raw.push(q.take(pad));
-      try {
-        if (t === "x") ext.pax = parsePaxRecords(data);
-        else if (t === "L") ext.longName = Buffer.from(cString(data));
-        else ext.longLink = Buffer.from(cString(data));
-      } catch (e) {
-        contextError(e, "PAX header", offset);
-      }
+      applyExtension(t, data, ext, offset);
       continue;
     }
-    try {
-      finishHeader(h, ext);
-    } catch (e) {
-      contextError(e, `header of ${JSON.stringify(h.name)}`, offset);
-    }
+    finishedHeader(h, ext, offset);
     if (t === "S" && format === "gnu") await readOldSparseExtensions(q, raw, block);
     return { kind: "entry", header: h, dataSize: h.size, pad: blockPadding(h.size) };
   }

@@ -10,9 +10,14 @@
  * readNextHeader step by step, with the same checks and messages; a test holds the two equal.
  */
 import { FormatError } from "../../errors.js";
-import { BLOCK_SIZE, blockPadding, cString, isZeroBlock, MAX_RAW_PER_ENTRY } from "../tar/block.js";
-import { type Extensions, finishHeader, globalHeader } from "../tar/header.js";
-import { checkedHeader, contextError } from "../tar/header-checks.js";
+import { BLOCK_SIZE, blockPadding, isZeroBlock, MAX_RAW_PER_ENTRY } from "../tar/block.js";
+import { type Extensions, globalHeader } from "../tar/header.js";
+import {
+  applyExtension,
+  checkedHeader,
+  contextError,
+  finishedHeader,
+} from "../tar/header-checks.js";
 import { parsePaxRecords } from "../tar/pax.js";
 import type { TarHeader } from "../tar/types.js";
 import type { TarSplitEntry } from "./entry.js";
@@ -96,20 +101,10 @@ export function headerOf(seg: Buffer): { header: TarHeader; rawLength: number } 
       if (seg.length - pos < pad)
         throw new FormatError(`tar: truncated padding after extension header at offset ${offset}`);
       consume(pad);
-      try {
-        if (t === "x") ext.pax = parsePaxRecords(data);
-        else if (t === "L") ext.longName = Buffer.from(cString(data));
-        else ext.longLink = Buffer.from(cString(data));
-      } catch (e) {
-        contextError(e, "PAX header", offset);
-      }
+      applyExtension(t, data, ext, offset);
       continue;
     }
-    try {
-      finishHeader(h, ext);
-    } catch (e) {
-      contextError(e, `header of ${JSON.stringify(h.name)}`, offset);
-    }
+    finishedHeader(h, ext, offset);
     if (t === "S" && format === "gnu") {
       // Old GNU sparse headers chain extra 512-byte sparse-map blocks, raw-accounted.
       let extended = block[GNU_SPARSE_IS_EXTENDED] !== 0;
